@@ -1,0 +1,38 @@
+# irislab: `make demo` runs the lab end to end, `make test` runs the test suite.
+# Both work from a fresh clone: they create .venv and fetch the Kafka jars first.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MODE ?= zookeeper
+
+.PHONY: venv jars test broker-up broker-down broker-status clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# Apache Kafka's jars from Maven Central into broker/jars/, once per version
+jars: venv
+	$(PY) -c "from irislab.broker import fetch_jars; fetch_jars('zookeeper'); fetch_jars('kraft')"
+
+# the whole suite against real local brokers, both modes (IRISLAB_MODES=kraft for one)
+test: jars
+	@command -v kcat >/dev/null || { echo "make test needs kcat (Debian: apt-get install kcat)"; exit 1; }
+	$(PY) -m pytest
+
+broker-up: jars
+	$(PY) -m irislab.broker start --mode $(MODE)
+
+broker-down: venv
+	$(PY) -m irislab.broker stop
+
+broker-status: venv
+	$(PY) -m irislab.broker status
+
+clean: broker-down
+	rm -rf var

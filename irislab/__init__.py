@@ -1,0 +1,1 @@
+"""irislab: the iris data set streamed through Apache Kafka, as in the lab."""

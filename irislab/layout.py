@@ -1,0 +1,41 @@
+"""The lab's layout, defined once: topics, partitions, where each species goes, colours.
+
+Everything else -- producer, consumers, topic admin, docker-compose checks, tests --
+reads these names instead of spelling topic names or partition numbers itself.
+"""
+
+VIRGINICA_SETOSA = "virginicasetosa"
+VERSICOLOR = "versicolor"
+
+# topic -> partition count; every topic has one replica (a single broker)
+TOPIC_PARTITIONS = {VIRGINICA_SETOSA: 2, VERSICOLOR: 2}
+REPLICATION_FACTOR = 1
+
+SPECIES = ("setosa", "versicolor", "virginica")
+
+# species -> (topic, partition); None means "spread over the topic's partitions"
+SPECIES_PARTITION = {
+    "virginica": (VIRGINICA_SETOSA, 0),
+    "setosa": (VIRGINICA_SETOSA, 1),
+    "versicolor": (VERSICOLOR, None),
+}
+
+# the sepal scatter plot's colours
+SPECIES_COLOUR = {"virginica": "red", "setosa": "blue", "versicolor": "green"}
+
+
+def partition_for(species, record_id):
+    """The (topic, partition) a record goes to. Versicolor alternates by id parity,
+    so the same data set always lands the same way."""
+    topic, partition = SPECIES_PARTITION[species]
+    if partition is None:
+        partition = record_id % TOPIC_PARTITIONS[topic]
+    return topic, partition
+
+
+# consumer role -> the (topic, partition)s it assigns
+ROLE_PARTITIONS = {
+    "all": [(topic, p) for topic, n in TOPIC_PARTITIONS.items() for p in range(n)],
+    "setosa": [SPECIES_PARTITION["setosa"]],
+    "virginica": [SPECIES_PARTITION["virginica"]],
+}

@@ -1,0 +1,54 @@
+"""One real Apache Kafka broker per mode for the whole test session.
+
+IRISLAB_MODES (e.g. "kraft") restricts the run to some modes; the default is both.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from irislab.broker import local_broker
+
+ROOT = Path(__file__).resolve().parent.parent
+MODES = os.environ.get("IRISLAB_MODES", "zookeeper kraft").split()
+
+
+class Kafka(NamedTuple):
+    mode: str
+    home: Path
+    bootstrap: str
+
+    @property
+    def port(self):
+        return int(self.bootstrap.rsplit(":", 1)[1])
+
+
+@pytest.fixture(scope="session", params=MODES)
+def kafka(request, tmp_path_factory):
+    home = tmp_path_factory.mktemp(f"broker-{request.param}")
+    with local_broker(request.param, home) as bootstrap:
+        yield Kafka(request.param, home, bootstrap)
+
+
+def run_python(*args, timeout=60, **kwargs):
+    """Run `python ARGS...` from the project folder, as a user would; capture its output."""
+    return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, **kwargs)
+
+
+def live_processes_mentioning(text):
+    """Pids of running (not zombie) processes whose command line contains text."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if text.encode() in cmdline and state != "Z":
+            pids.append(int(proc.name))
+    return pids

@@ -1,0 +1,95 @@
+"""The local broker runner: a real Apache Kafka answers, keeps records, and stops cleanly."""
+
+import subprocess
+import uuid
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaTimeoutError
+
+from irislab.broker import BrokerError, LocalBroker, free_port
+from conftest import live_processes_mentioning, run_python
+
+
+def new_topic(kafka, partitions=2):
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    with KafkaAdminClient(bootstrap_servers=kafka.bootstrap) as admin:
+        admin.create_topics({name: {"num_partitions": partitions, "replication_factor": 1}},
+                            wait_for_metadata=True)
+    return name
+
+
+def test_admin_client_creates_a_two_partition_topic(kafka):
+    name = new_topic(kafka)
+    with KafkaAdminClient(bootstrap_servers=kafka.bootstrap) as admin:
+        [topic] = admin.describe_topics([name])
+    assert sorted(p["partition_index"] for p in topic["partitions"]) == [0, 1]
+    assert all(len(p["replica_nodes"]) == 1 for p in topic["partitions"])
+
+
+def test_records_come_back_with_their_partition_and_offset(kafka):
+    name = new_topic(kafka)
+    with KafkaProducer(bootstrap_servers=kafka.bootstrap) as producer:
+        futures = [producer.send(name, value=f"r{i}".encode(), partition=i % 2) for i in range(10)]
+        producer.flush()
+        sent = {f"r{i}": (m.partition, m.offset) for i, m in
+                ((i, f.get(timeout=10)) for i, f in enumerate(futures))}
+    assert sorted(p for p, _ in sent.values()) == [0] * 5 + [1] * 5
+
+    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap, consumer_timeout_ms=3000)
+    consumer.assign([TopicPartition(name, 0), TopicPartition(name, 1)])
+    consumer.seek_to_beginning()
+    read = {m.value.decode(): (m.partition, m.offset) for m in consumer}
+    consumer.close()
+    assert read == sent
+
+
+def test_kcat_lists_the_broker(kafka):
+    out = subprocess.run(["kcat", "-b", kafka.bootstrap, "-L"], capture_output=True, text=True,
+                         timeout=30).stdout
+    assert f"at {kafka.bootstrap}" in out
+
+
+def test_topics_are_not_created_by_accident(kafka):
+    # auto.create.topics.enable=false: sending to a mistyped topic fails, creates nothing
+    with KafkaProducer(bootstrap_servers=kafka.bootstrap, max_block_ms=2000) as producer:
+        with pytest.raises(KafkaTimeoutError):
+            producer.send("no-such-topic", b"lost").get(timeout=5)
+    with KafkaAdminClient(bootstrap_servers=kafka.bootstrap) as admin:
+        assert "no-such-topic" not in admin.list_topics()
+
+
+def test_a_second_start_from_the_same_folder_is_refused(kafka):
+    with pytest.raises(BrokerError, match="already running"):
+        LocalBroker(kafka.mode, free_port(), kafka.home).start()
+
+
+def test_a_busy_port_is_a_clear_error(kafka, tmp_path):
+    result = run_python("-m", "irislab.broker", "start", "--mode", kafka.mode,
+                        "--port", kafka.port, "--home", tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"irislab.broker: port {kafka.port} on 127.0.0.1 is already "
+                                     "in use: stop what listens there or pick another --port")
+    assert live_processes_mentioning(str(tmp_path)) == []
+
+
+def test_cli_start_status_stop_leaves_no_java_process(kafka, tmp_path):
+    port = free_port()
+    cli = ("-m", "irislab.broker")
+    started = run_python(*cli, "start", "--mode", kafka.mode, "--port", port, "--home", tmp_path,
+                         timeout=120)
+    assert started.returncode == 0, started.stderr
+    assert f"({kafka.mode} mode) is up on 127.0.0.1:{port}" in started.stdout
+    assert live_processes_mentioning(str(tmp_path))
+
+    status = run_python(*cli, "status", "--home", tmp_path)
+    assert status.returncode == 0
+    assert status.stdout.startswith("running: Apache Kafka")
+    assert f"in {kafka.mode} mode on 127.0.0.1:{port}" in status.stdout
+
+    stopped = run_python(*cli, "stop", "--home", tmp_path)
+    assert (stopped.returncode, stopped.stdout) == (0, "stopped\n")
+    assert live_processes_mentioning(str(tmp_path)) == []
+    status = run_python(*cli, "status", "--home", tmp_path)
+    assert status.returncode == 3
+    assert status.stdout.startswith("no broker running")
