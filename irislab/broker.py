@@ -29,6 +29,8 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from irislab import LabError
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config"
 DEFAULT_HOME = ROOT / "var" / "broker"
@@ -46,7 +48,7 @@ MODES = {
 }
 
 
-class BrokerError(Exception):
+class BrokerError(LabError):
     """A broker could not be started, stopped or found; the message says why."""
 
 

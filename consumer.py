@@ -1,0 +1,141 @@
+"""consumer.py: the lab's three consumers, each reading its partitions from the beginning.
+
+    python consumer.py --role all        every partition of both topics: prints each record,
+                                         then saves the sepal scatter plot (--plot-file)
+    python consumer.py --role setosa     virginicasetosa partition 1: a table of the setosa records
+    python consumer.py --role virginica  virginicasetosa partition 0: every virginica record
+
+Each role assigns its partitions (no consumer group, nothing committed), seeks to the
+beginning, and stops once no record has arrived for --timeout-ms (consumer_timeout_ms).
+A record that is not an iris row is skipped with one warning line; the count is reported.
+"""
+
+import argparse
+import os
+import sys
+from typing import NamedTuple
+
+from kafka import KafkaConsumer, TopicPartition
+
+from irislab import cli
+from irislab.admin import ensure_topics
+from irislab.codec import MEASUREMENTS, Malformed, decode_value
+from irislab.layout import ROLE_PARTITIONS, SPECIES, SPECIES_COLOUR
+
+
+class Record(NamedTuple):
+    topic: str
+    partition: int
+    offset: int
+    row: dict
+
+
+def record_line(record):
+    row = record.row
+    values = " ".join(f"{field}={row[field]}" for field in MEASUREMENTS)
+    predicted = f" predicted={row['predicted']}" if "predicted" in row else ""
+    return (f"topic={record.topic} partition={record.partition} offset={record.offset} "
+            f"id={row['id']} species={row['species']}{predicted} {values}")
+
+
+def setosa_table(records):
+    import pandas as pd
+    table = pd.DataFrame([{"topic": r.topic, "partition": r.partition, "offset": r.offset, **r.row}
+                          for r in records])
+    return table.to_string(index=False) if records else "(no records)"
+
+
+def plot_sepals(records, path, show=False):
+    """Sepal length against sepal width, one colour per species."""
+    import matplotlib
+    if not show:
+        matplotlib.use("Agg")  # draw to a file; no window, no display needed
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for species in SPECIES:
+        rows = [r.row for r in records if r.row["species"] == species]
+        if rows:
+            ax.scatter([r["sepal_length"] for r in rows], [r["sepal_width"] for r in rows],
+                       color=SPECIES_COLOUR[species], label=f"{species} ({len(rows)})")
+    ax.set_xlabel("sepal length (cm)")
+    ax.set_ylabel("sepal width (cm)")
+    ax.set_title(f"Iris sepals: {len(records)} records read from Kafka")
+    if records:
+        ax.legend(title="species")
+    fig.savefig(path, dpi=100)
+    if show:
+        plt.show()
+    plt.close(fig)
+
+
+def read_records(args, partitions):
+    """Every iris record on the partitions, from the beginning until the timeout."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=args.bootstrap_server,
+        group_id=None, enable_auto_commit=False,  # the lab reads all, commits nothing
+        consumer_timeout_ms=args.timeout_ms,      # stop after this long without a record
+    )
+    records, skipped = [], 0
+    try:
+        consumer.assign([TopicPartition(topic, p) for topic, p in partitions])
+        consumer.seek_to_beginning()
+        for message in consumer:
+            row = decode_value(message.value)
+            if isinstance(row, Malformed):
+                skipped += 1
+                print(f"warning: skipped topic={message.topic} partition={message.partition} "
+                      f"offset={message.offset}: {row.reason}", file=sys.stderr, flush=True)
+                continue
+            record = Record(message.topic, message.partition, message.offset, row)
+            records.append(record)
+            if args.role != "setosa":
+                print(record_line(record), flush=True)
+    except KeyboardInterrupt:
+        print("interrupted: showing what was read so far", file=sys.stderr)
+    finally:
+        consumer.close()
+    return records, skipped
+
+
+def main(args):
+    partitions = ROLE_PARTITIONS[args.role]
+    ensure_topics(args.bootstrap_server)  # the lab may start consumers before the producer
+    print(f"role {args.role}: reading " + ", ".join(f"{t}[{p}]" for t, p in partitions)
+          + f" from the beginning until {args.timeout_ms / 1000:g} s pass without a record",
+          flush=True)
+    records, skipped = read_records(args, partitions)
+    if args.role == "setosa":
+        print(setosa_table(records))
+    if args.role == "all":
+        show = args.show and bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        if args.show and not show:
+            print("warning: no display, so --show only saves the plot", file=sys.stderr)
+        plot_sepals(records, args.plot_file, show)
+        print(f"saved the sepal plot of {len(records)} records to {args.plot_file}")
+    print(f"read {len(records)} records, skipped {skipped} malformed")
+    return 0
+
+
+def positive_ms(text):
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of milliseconds > 0")
+    return int(text)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description="The lab's consumers: all, setosa, virginica.")
+    parser.add_argument("--role", required=True, choices=sorted(ROLE_PARTITIONS),
+                        help="which of the lab's three consumers to play")
+    cli.add_bootstrap_argument(parser)
+    parser.add_argument("--timeout-ms", type=positive_ms, default=10000,
+                        help="stop after this long without a record (default: 10000)")
+    parser.add_argument("--plot-file", default="iris_sepal.png",
+                        help="role all: where to save the sepal plot (default: iris_sepal.png)")
+    parser.add_argument("--show", action="store_true",
+                        help="role all: also open the plot in a window, when there is a display")
+    return parser, parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    parser, args = parse_args()
+    sys.exit(cli.run(main, args, parser.prog))

@@ -1,0 +1,58 @@
+"""What producer1.py, consumer.py and `python -m irislab.admin` share on the command line:
+the broker address, quiet client logs, and one-line errors with the documented exit codes
+(0 done, 1 runtime failure, 2 bad usage)."""
+
+import argparse
+import logging
+import os
+import socket
+import sys
+
+from kafka.errors import KafkaError
+
+from irislab import LabError
+
+# how long to try reaching the broker before saying it cannot be reached
+CONNECT_MS = 8000
+
+
+def bootstrap_address(text):
+    """argparse type for HOST:PORT."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
+    return text
+
+
+def add_bootstrap_argument(parser):
+    parser.add_argument("--bootstrap-server", type=bootstrap_address,
+                        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
+                        help="the broker, HOST:PORT (default: $KAFKA_BOOTSTRAP_SERVERS, "
+                             "else localhost:9092)")
+
+
+def check_resolves(bootstrap):
+    host, _, port = bootstrap.rpartition(":")
+    try:
+        socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise LabError(f"cannot resolve the broker's host name {host!r} ({bootstrap})") from None
+
+
+def unreachable(bootstrap):
+    return LabError(f"cannot reach a Kafka broker at {bootstrap}: is it running? "
+                    f"(python -m irislab.broker start, or docker compose up -d)")
+
+
+def run(main, args, prog):
+    """Run main(args) and turn failures into one line on stderr and an exit status."""
+    # kafka-python logs every failed connection attempt; our own message says what matters
+    logging.getLogger("kafka").addHandler(logging.NullHandler())
+    logging.getLogger("kafka").propagate = False
+    try:
+        return main(args)
+    except LabError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+    except KafkaError as e:
+        print(f"{prog}: error: Kafka: {e}", file=sys.stderr)
+    return 1

@@ -1,0 +1,91 @@
+"""One iris record as Kafka bytes, and back.
+
+Value: a UTF-8 JSON object, {"id": 0, "sepal_length": 5.1, ..., "species": "setosa"}
+(plus "predicted" when the producer routes by a model's prediction). Key: the id as text.
+Decoding never raises: a malformed value comes back as `Malformed(reason)`.
+"""
+
+import json
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from irislab.layout import SPECIES
+
+MEASUREMENTS = ("sepal_length", "sepal_width", "petal_length", "petal_width")
+FIELDS = ("id", *MEASUREMENTS, "species")
+MAX_VALUE_BYTES = 64 * 1024  # an iris row is ~110 bytes; anything this big is not one
+MAX_CM = 1000.0              # no flower part is 10 m long: a bigger number is corrupt
+
+
+class NumpyEncoder(json.JSONEncoder):
+    """json.dumps for NumPy scalars and arrays, which plain json rejects."""
+
+    def default(self, o):
+        if isinstance(o, np.integer):
+            return int(o)
+        if isinstance(o, np.floating):
+            return float(o)
+        if isinstance(o, np.bool_):
+            return bool(o)
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        return super().default(o)
+
+
+def encode_value(row):
+    """A row (values may be NumPy scalars) as the record's JSON bytes."""
+    return json.dumps(row, cls=NumpyEncoder, allow_nan=False).encode()
+
+
+def encode_key(record_id):
+    return str(int(record_id)).encode()
+
+
+class Malformed(NamedTuple):
+    reason: str
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def decode_value(value):
+    """The record's bytes as a row dict, or Malformed(reason). Never raises."""
+    if value is None:
+        return Malformed("no value (null)")
+    if not value:
+        return Malformed("empty value")
+    if len(value) > MAX_VALUE_BYTES:
+        return Malformed(f"value of {len(value)} bytes is too large for an iris row")
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return Malformed("value is not UTF-8")
+    try:
+        row = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        return Malformed("JSON nested too deeply")
+    except ValueError as e:
+        return Malformed(f"not JSON ({e})")
+    if not isinstance(row, dict):
+        return Malformed(f"JSON {type(row).__name__}, not an object")
+    missing = [f for f in FIELDS if f not in row]
+    if missing:
+        return Malformed("missing " + ", ".join(missing))
+    record_id = row["id"]
+    if type(record_id) is not int or record_id < 0:
+        return Malformed(f"id {record_id!r} is not a whole number >= 0")
+    for field in MEASUREMENTS:
+        x = row[field]
+        if type(x) not in (int, float) or not math.isfinite(x) or not 0 <= x <= MAX_CM:
+            return Malformed(f"{field} {x!r} is not a length in cm")
+    for field in ("species", "predicted"):
+        if field in row and row[field] not in SPECIES:
+            return Malformed(f"unknown {field} {row[field]!r}")
+    decoded = {"id": record_id, **{f: float(row[f]) for f in MEASUREMENTS},
+               "species": row["species"]}
+    if "predicted" in row:
+        decoded["predicted"] = row["predicted"]
+    return decoded

@@ -1,0 +1,124 @@
+"""producer1.py: stream the iris data set into Kafka, one JSON record per row.
+
+Each row goes where the lab's layout says (irislab/layout.py):
+    virginica  -> virginicasetosa partition 0
+    setosa     -> virginicasetosa partition 1
+    versicolor -> versicolor, partition = id % 2
+The key is the row's id as text; the value is the row as JSON, written by NumpyEncoder.
+Every delivery is confirmed by the broker (acks=all) and reported; the exit status is 1
+if any record was not delivered.
+
+    python producer1.py [--bootstrap-server HOST:PORT] [--delay SECONDS] [--csv iris.csv]
+                        [--reset-topics] [--route-by species|prediction]
+"""
+
+import argparse
+import sys
+import time
+from collections import Counter
+
+from kafka import KafkaProducer
+
+from irislab import LabError, cli
+from irislab.admin import ensure_topics
+from irislab.codec import encode_key, encode_value
+from irislab.dataset import load_iris, rows
+from irislab.layout import partition_for
+
+
+def predict_species(iris):
+    """Train LogisticRegression on the data set and predict each row's species,
+    as the original lab's producer did. Returns the predictions and the accuracy."""
+    from sklearn.linear_model import LogisticRegression
+    model = LogisticRegression(max_iter=1000).fit(iris.features, iris.species)
+    predicted = model.predict(iris.features)
+    return predicted, float((predicted == iris.species).mean())
+
+
+class DeliveryReport:
+    """Counts what the broker confirmed or refused; called on the producer's I/O thread."""
+
+    def __init__(self):
+        self.delivered = Counter()  # (topic, partition) -> records
+        self.failed = []
+
+    def on_delivery(self, row, metadata):
+        self.delivered[metadata.topic, metadata.partition] += 1
+        print(f"sent topic={metadata.topic} partition={metadata.partition} "
+              f"offset={metadata.offset} id={row['id']} species={row['species']}", flush=True)
+
+    def on_failure(self, row, error):
+        self.failed.append((row["id"], error))
+        print(f"not delivered: id={row['id']}: {error}", file=sys.stderr, flush=True)
+
+
+def main(args):
+    iris = load_iris(args.csv)
+    route = iris.species
+    if args.route_by == "prediction":
+        route, accuracy = predict_species(iris)
+        print(f"LogisticRegression predicts {accuracy:.1%} of the {len(route)} rows it was "
+              f"trained on correctly; routing by the prediction")
+    ensure_topics(args.bootstrap_server, reset=args.reset_topics)
+
+    producer = KafkaProducer(
+        bootstrap_servers=args.bootstrap_server,
+        key_serializer=encode_key, value_serializer=encode_value,
+        acks="all",  # the broker confirms only once the record is written
+    )
+    report = DeliveryReport()
+    sent = 0
+    try:
+        for row, species in zip(rows(iris), route):
+            if args.route_by == "prediction":
+                row["predicted"] = str(species)
+            topic, partition = partition_for(str(species), int(row["id"]))
+            future = producer.send(topic, key=row["id"], value=row, partition=partition)
+            future.add_callback(report.on_delivery, row).add_errback(report.on_failure, row)
+            sent += 1
+            if args.delay:
+                time.sleep(args.delay)
+    except KeyboardInterrupt:
+        print(f"interrupted after sending {sent} of {len(iris.species)} records; "
+              "waiting for their deliveries", file=sys.stderr)
+    finally:
+        producer.flush()
+        producer.close()
+
+    per_partition = ", ".join(f"{t}[{p}] {n}" for (t, p), n in sorted(report.delivered.items()))
+    total = sum(report.delivered.values())
+    print(f"delivered {total} of {sent} records sent ({per_partition or 'none'})")
+    if report.failed:
+        raise LabError(f"{len(report.failed)} of {sent} records were not delivered "
+                       f"(first: id={report.failed[0][0]}: {report.failed[0][1]})")
+    return 0 if sent == len(iris.species) else 130
+
+
+def non_negative_seconds(text):
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return seconds
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description="Stream the iris data set into Kafka.")
+    cli.add_bootstrap_argument(parser)
+    parser.add_argument("--delay", type=non_negative_seconds, default=0.0,
+                        help="seconds to wait between rows (default: 0)")
+    parser.add_argument("--csv", help="read a UCI-style iris.csv instead of "
+                                      "scikit-learn's bundled copy")
+    parser.add_argument("--reset-topics", action="store_true",
+                        help="delete and recreate both topics first, for a clean rerun")
+    parser.add_argument("--route-by", choices=("species", "prediction"), default="species",
+                        help="route by the data set's species (default) or by a "
+                             "LogisticRegression's prediction")
+    return parser, parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    parser, args = parse_args()
+    sys.exit(cli.run(main, args, parser.prog))
