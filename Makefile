@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MODE ?= zookeeper
 
-.PHONY: venv jars test broker-up broker-down broker-status clean
+.PHONY: venv jars demo test broker-up broker-down broker-status clean
 
 venv: $(VENV)/.installed
 
@@ -19,6 +19,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 # Apache Kafka's jars from Maven Central into broker/jars/, once per version
 jars: venv
 	$(PY) -c "from irislab.broker import fetch_jars; fetch_jars('zookeeper'); fetch_jars('kraft')"
+
+# the lab end to end on a local broker (MODE=zookeeper or MODE=kraft); outputs in out/
+demo: jars
+	MODE=$(MODE) bash scripts/demo.sh
 
 # the whole suite against real local brokers, both modes (IRISLAB_MODES=kraft for one)
 test: jars
@@ -35,4 +39,5 @@ broker-status: venv
 	$(PY) -m irislab.broker status
 
 clean: broker-down
-	rm -rf var
+	$(PY) -m irislab.broker stop --home var/demo
+	rm -rf var out

@@ -21,7 +21,7 @@ from kafka import KafkaProducer
 
 from irislab import LabError, cli
 from irislab.admin import ensure_topics
-from irislab.codec import encode_key, encode_value
+from irislab.codec import KeySerializer, ValueSerializer
 from irislab.dataset import load_iris, rows
 from irislab.layout import partition_for
 
@@ -63,7 +63,7 @@ def main(args):
 
     producer = KafkaProducer(
         bootstrap_servers=args.bootstrap_server,
-        key_serializer=encode_key, value_serializer=encode_value,
+        key_serializer=KeySerializer(), value_serializer=ValueSerializer(),
         acks="all",  # the broker confirms only once the record is written
     )
     report = DeliveryReport()

@@ -10,6 +10,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from kafka.serializer import Serializer
 
 from irislab.layout import SPECIES
 
@@ -41,6 +42,20 @@ def encode_value(row):
 
 def encode_key(record_id):
     return str(int(record_id)).encode()
+
+
+class KeySerializer(Serializer):
+    """The producer's key_serializer: the id as UTF-8 text."""
+
+    def serialize(self, topic, headers, data):
+        return encode_key(data)
+
+
+class ValueSerializer(Serializer):
+    """The producer's value_serializer: the row as JSON, through NumpyEncoder."""
+
+    def serialize(self, topic, headers, data):
+        return encode_value(data)
 
 
 class Malformed(NamedTuple):
@@ -79,7 +94,8 @@ def decode_value(value):
         return Malformed(f"id {record_id!r} is not a whole number >= 0")
     for field in MEASUREMENTS:
         x = row[field]
-        if type(x) not in (int, float) or not math.isfinite(x) or not 0 <= x <= MAX_CM:
+        # range first: math.isfinite(huge int) raises OverflowError; comparing does not
+        if type(x) not in (int, float) or not 0 <= x <= MAX_CM or not math.isfinite(x):
             return Malformed(f"{field} {x!r} is not a length in cm")
     for field in ("species", "predicted"):
         if field in row and row[field] not in SPECIES:

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import pytest
 
-from irislab.broker import local_broker
+from irislab.broker import free_port, local_broker
 
 ROOT = Path(__file__).resolve().parent.parent
 MODES = os.environ.get("IRISLAB_MODES", "zookeeper kraft").split()
@@ -32,6 +32,12 @@ def kafka(request, tmp_path_factory):
     home = tmp_path_factory.mktemp(f"broker-{request.param}")
     with local_broker(request.param, home) as bootstrap:
         yield Kafka(request.param, home, bootstrap)
+
+
+@pytest.fixture
+def unused_address():
+    """A loopback address where no broker listens."""
+    return f"127.0.0.1:{free_port()}"
 
 
 def run_python(*args, timeout=60, **kwargs):

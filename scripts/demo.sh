@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make demo`: the whole lab on a local Apache Kafka, in the lab's order.
+#   MODE=zookeeper (Kafka 3.9 + ZooKeeper, the default) or MODE=kraft (Kafka 4.x)
+#   PORT=9092      the broker's port on 127.0.0.1
+# Outputs go to out/: each consumer's output, the producer's, and the sepal plot.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODE=${MODE:-zookeeper}
+PORT=${PORT:-9092}
+PY=.venv/bin/python
+HOME_DIR=var/demo
+OUT=out
+BOOTSTRAP=127.0.0.1:$PORT
+
+say() { printf '\n==> %s\n' "$*"; }
+
+say "Starting Apache Kafka ($MODE mode) on $BOOTSTRAP, with a fresh data folder $HOME_DIR"
+$PY -m irislab.broker stop --home "$HOME_DIR" >/dev/null  # a demo interrupted earlier
+rm -rf "$HOME_DIR" "$OUT"
+mkdir -p "$OUT"
+$PY -m irislab.broker start --mode "$MODE" --port "$PORT" --home "$HOME_DIR"
+trap 'say "Stopping the broker"; $PY -m irislab.broker stop --home "$HOME_DIR"' EXIT
+
+say "Creating the topics (python -m irislab.admin)"
+$PY -m irislab.admin --bootstrap-server "$BOOTSTRAP"
+
+say "Starting the three consumers in the background (python consumer.py --role all|setosa|virginica)"
+pids=()
+for role in all setosa virginica; do
+    $PY consumer.py --role "$role" --bootstrap-server "$BOOTSTRAP" \
+        --plot-file "$OUT/iris_sepal.png" >"$OUT/consumer-$role.txt" 2>&1 &
+    pids+=($!)
+done
+sleep 2
+
+say "Streaming the iris data set (python producer1.py)"
+$PY producer1.py --bootstrap-server "$BOOTSTRAP" >"$OUT/producer.txt"
+tail -n 1 "$OUT/producer.txt"
+
+say "Waiting for the consumers: each stops 10 s after its last record (consumer_timeout_ms)"
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+
+for role in all setosa virginica; do
+    say "consumer --role $role ($OUT/consumer-$role.txt), first and last lines:"
+    head -n 4 "$OUT/consumer-$role.txt"
+    echo "..."
+    tail -n 2 "$OUT/consumer-$role.txt"
+done
+say "The sepal plot is $OUT/iris_sepal.png; the producer's report is $OUT/producer.txt"
+exit $failed
