@@ -71,10 +71,12 @@ def fetch_jars(mode):
     print(f"Fetching Apache Kafka {kafka_version(mode)} jars with Maven into {folder} ...",
           file=sys.stderr)
     try:
-        subprocess.run(["mvn", "-B", "-q", "-Dstyle.color=never", "-f", str(MODES[mode]["pom"]),
-                        "dependency:copy-dependencies"], check=True)
-    except (OSError, subprocess.CalledProcessError) as e:
-        raise BrokerError(f"could not fetch the Kafka jars with Maven: {e}") from None
+        result = subprocess.run(["mvn", "-B", "-f", str(MODES[mode]["pom"]),
+                                 "dependency:copy-dependencies"], capture_output=True, text=True)
+    except OSError as e:
+        raise BrokerError(f"could not run Maven to fetch the Kafka jars: {e}") from None
+    if result.returncode != 0:
+        raise BrokerError("Maven could not fetch the Kafka jars:\n" + tail_text(result.stdout))
     done.write_text(kafka_version(mode))
     return folder
 
@@ -117,9 +119,13 @@ def pid_alive(pid):
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def tail_text(text, lines=15):
+    return "\n".join(text.splitlines()[-lines:])
+
+
 def tail(path, lines=15):
     try:
-        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+        return tail_text(Path(path).read_text(errors="replace"), lines)
     except OSError:
         return "(no log)"
 
