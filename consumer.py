@@ -6,18 +6,22 @@
     python consumer.py --role virginica  virginicasetosa partition 0: every virginica record
 
 Each role assigns its partitions (no consumer group, nothing committed), seeks to the
-beginning, and stops once no record has arrived for --timeout-ms (consumer_timeout_ms).
+beginning, and stops once no record has arrived for --timeout-ms (consumer_timeout_ms), or
+with --exit-at-end once it has read what the partitions held at start. If it stops before
+the end (the broker went away), it says the output is incomplete and exits 1.
 A record that is not an iris row is skipped with one warning line; the count is reported.
 """
 
 import argparse
 import os
 import sys
+from collections import Counter
 from typing import NamedTuple
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
-from irislab import cli
+from irislab import LabError, cli
 from irislab.admin import ensure_topics
 from irislab.codec import MEASUREMENTS, Malformed, decode_value
 from irislab.layout import ROLE_PARTITIONS, SPECIES, SPECIES_COLOUR
@@ -69,42 +73,77 @@ def plot_sepals(records, path, show=False):
 
 
 def read_records(args, partitions):
-    """Every iris record on the partitions, from the beginning until the timeout."""
+    """Every iris record on the partitions, from the beginning until the timeout (or, with
+    --exit-at-end, until each partition's end offset at start). Returns the records, the
+    number skipped, and what is missing if the partitions were not read to their end."""
     consumer = KafkaConsumer(
         bootstrap_servers=args.bootstrap_server,
         group_id=None, enable_auto_commit=False,  # the lab reads all, commits nothing
         consumer_timeout_ms=args.timeout_ms,      # stop after this long without a record
     )
-    records, skipped = [], 0
+    records, skipped, missing = [], 0, None
+    tps = [TopicPartition(topic, p) for topic, p in partitions]
+    print_lines = args.role != "setosa" and not args.summary
     try:
-        consumer.assign([TopicPartition(topic, p) for topic, p in partitions])
+        consumer.assign(tps)
         consumer.seek_to_beginning()
-        for message in consumer:
+        unread = {tp: end for tp, end in consumer.end_offsets(tps).items() if end > 0} \
+            if args.exit_at_end else None
+        for message in consumer if unread != {} else ():
             row = decode_value(message.value)
             if isinstance(row, Malformed):
                 skipped += 1
                 print(f"warning: skipped topic={message.topic} partition={message.partition} "
                       f"offset={message.offset}: {row.reason}", file=sys.stderr, flush=True)
-                continue
-            record = Record(message.topic, message.partition, message.offset, row)
-            records.append(record)
-            if args.role != "setosa":
-                print(record_line(record), flush=True)
+            else:
+                record = Record(message.topic, message.partition, message.offset, row)
+                records.append(record)
+                if print_lines:
+                    print(record_line(record), flush=True)
+            if unread is not None:
+                tp = TopicPartition(message.topic, message.partition)
+                if message.offset + 1 >= unread.get(tp, 0):
+                    unread.pop(tp, None)
+                    if not unread:
+                        break
+        missing = unread_partitions(consumer, tps)
     except KeyboardInterrupt:
         print("interrupted: showing what was read so far", file=sys.stderr)
+        missing = "interrupted"
     finally:
         consumer.close()
-    return records, skipped
+    return records, skipped, missing
+
+
+def unread_partitions(consumer, tps):
+    """None if every partition was read to its end offset; else what was not."""
+    try:
+        ends = consumer.end_offsets(tps, timeout_ms=5000)
+        behind = [f"{tp.topic}[{tp.partition}] at offset {consumer.position(tp, timeout_ms=5000)}"
+                  f" of {ends[tp]}" for tp in tps if consumer.position(tp, timeout_ms=5000) < ends[tp]]
+    except KafkaError as e:
+        return f"lost the broker before reading to the end ({e})"
+    return ("stopped before the end of " + ", ".join(behind)) if behind else None
+
+
+def summary(records):
+    by_partition = Counter(f"{r.topic}[{r.partition}]" for r in records)
+    by_species = Counter(r.row["species"] for r in records)
+    return ("records per partition: " + ", ".join(f"{k} {n}" for k, n in sorted(by_partition.items()))
+            + "\nrecords per species: " + ", ".join(f"{k} {n}" for k, n in sorted(by_species.items())))
 
 
 def main(args):
     partitions = ROLE_PARTITIONS[args.role]
     ensure_topics(args.bootstrap_server)  # the lab may start consumers before the producer
+    until = ("each partition's end offset" if args.exit_at_end
+             else f"{args.timeout_ms / 1000:g} s pass without a record")
     print(f"role {args.role}: reading " + ", ".join(f"{t}[{p}]" for t, p in partitions)
-          + f" from the beginning until {args.timeout_ms / 1000:g} s pass without a record",
-          flush=True)
-    records, skipped = read_records(args, partitions)
-    if args.role == "setosa":
+          + f" from the beginning until {until}", flush=True)
+    records, skipped, missing = read_records(args, partitions)
+    if args.summary:
+        print(summary(records))
+    elif args.role == "setosa":
         print(setosa_table(records))
     if args.role == "all":
         show = args.show and bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -112,7 +151,12 @@ def main(args):
             print("warning: no display, so --show only saves the plot", file=sys.stderr)
         plot_sepals(records, args.plot_file, show)
         print(f"saved the sepal plot of {len(records)} records to {args.plot_file}")
-    print(f"read {len(records)} records, skipped {skipped} malformed")
+    print(f"read {len(records)} records, skipped {skipped} malformed"
+          + (" (INCOMPLETE)" if missing else ""))
+    if missing == "interrupted":
+        return 130
+    if missing:
+        raise LabError(f"the output above is incomplete: {missing}")
     return 0
 
 
@@ -131,6 +175,11 @@ def parse_args(argv=None):
                         help="stop after this long without a record (default: 10000)")
     parser.add_argument("--plot-file", default="iris_sepal.png",
                         help="role all: where to save the sepal plot (default: iris_sepal.png)")
+    parser.add_argument("--exit-at-end", action="store_true",
+                        help="stop once every partition is read to the end offset it had at "
+                             "start, without waiting for the timeout (like kcat -e)")
+    parser.add_argument("--summary", action="store_true",
+                        help="print counts per partition and species instead of every record")
     parser.add_argument("--show", action="store_true",
                         help="role all: also open the plot in a window, when there is a display")
     return parser, parser.parse_args(argv)

@@ -10,9 +10,11 @@ if any record was not delivered.
 
     python producer1.py [--bootstrap-server HOST:PORT] [--delay SECONDS] [--csv iris.csv]
                         [--reset-topics] [--route-by species|prediction]
+                        [--repeat N] [--summary]
 """
 
 import argparse
+import itertools
 import sys
 import time
 from collections import Counter
@@ -38,14 +40,16 @@ def predict_species(iris):
 class DeliveryReport:
     """Counts what the broker confirmed or refused; called on the producer's I/O thread."""
 
-    def __init__(self):
+    def __init__(self, each_record):
+        self.each_record = each_record
         self.delivered = Counter()  # (topic, partition) -> records
         self.failed = []
 
     def on_delivery(self, row, metadata):
         self.delivered[metadata.topic, metadata.partition] += 1
-        print(f"sent topic={metadata.topic} partition={metadata.partition} "
-              f"offset={metadata.offset} id={row['id']} species={row['species']}", flush=True)
+        if self.each_record:
+                print(f"sent topic={metadata.topic} partition={metadata.partition} "
+                  f"offset={metadata.offset} id={row['id']} species={row['species']}", flush=True)
 
     def on_failure(self, row, error):
         self.failed.append((row["id"], error))
@@ -66,20 +70,23 @@ def main(args):
         key_serializer=KeySerializer(), value_serializer=ValueSerializer(),
         acks="all",  # the broker confirms only once the record is written
     )
-    report = DeliveryReport()
-    sent = 0
+    report = DeliveryReport(each_record=not args.summary)
+    total, sent = len(route) * args.repeat, 0
+    progress_every = max(total // 10, 1) if args.summary and total >= 10_000 else 0
     try:
-        for row, species in zip(rows(iris), route):
+        for row, species in zip(rows(iris, args.repeat), itertools.cycle(route)):
             if args.route_by == "prediction":
                 row["predicted"] = str(species)
             topic, partition = partition_for(str(species), int(row["id"]))
             future = producer.send(topic, key=row["id"], value=row, partition=partition)
             future.add_callback(report.on_delivery, row).add_errback(report.on_failure, row)
             sent += 1
+            if progress_every and sent % progress_every == 0:
+                print(f"sent {sent} of {total} records ({sent / total:.0%})", file=sys.stderr)
             if args.delay:
                 time.sleep(args.delay)
     except KeyboardInterrupt:
-        print(f"interrupted after sending {sent} of {len(iris.species)} records; "
+        print(f"interrupted after sending {sent} of {total} records; "
               "waiting for their deliveries", file=sys.stderr)
     finally:
         producer.flush()
@@ -91,7 +98,7 @@ def main(args):
     if report.failed:
         raise LabError(f"{len(report.failed)} of {sent} records were not delivered "
                        f"(first: id={report.failed[0][0]}: {report.failed[0][1]})")
-    return 0 if sent == len(iris.species) else 130
+    return 0 if sent == total else 130
 
 
 def non_negative_seconds(text):
@@ -104,11 +111,22 @@ def non_negative_seconds(text):
     return seconds
 
 
+def positive_int(text):
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number > 0")
+    return int(text)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Stream the iris data set into Kafka.")
     cli.add_bootstrap_argument(parser)
     parser.add_argument("--delay", type=non_negative_seconds, default=0.0,
                         help="seconds to wait between rows (default: 0)")
+    parser.add_argument("--repeat", type=positive_int, default=1,
+                        help="stream the data set this many times; ids continue "
+                             "(pass * 150 + row) (default: 1)")
+    parser.add_argument("--summary", action="store_true",
+                        help="no line per record: progress on stderr and the totals")
     parser.add_argument("--csv", help="read a UCI-style iris.csv instead of "
                                       "scikit-learn's bundled copy")
     parser.add_argument("--reset-topics", action="store_true",

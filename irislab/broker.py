@@ -90,6 +90,8 @@ def free_port():
 
 def port_is_free(port):
     with socket.socket() as s:
+        # as a server binds: connections of an earlier broker left in TIME_WAIT don't count
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError:

@@ -28,11 +28,14 @@ def load_iris(csv_path=None):
     return Iris(bunch.data, bunch.target_names[bunch.target])
 
 
-def rows(iris):
-    """Each row as a record dict, id = its index; values stay NumPy scalars."""
-    for record_id, (features, species) in enumerate(zip(iris.features, iris.species)):
-        yield {"id": np.int64(record_id), **dict(zip(MEASUREMENTS, features)),
-               "species": str(species)}
+def rows(iris, repeat=1):
+    """Each row as a record dict, values still NumPy scalars; the data set `repeat` times.
+    id = pass * (rows in the data set) + the row's index, so ids never repeat."""
+    n = len(iris.species)
+    for first_id in range(0, repeat * n, n):
+        for index, (features, species) in enumerate(zip(iris.features, iris.species)):
+            yield {"id": np.int64(first_id + index), **dict(zip(MEASUREMENTS, features)),
+                   "species": str(species)}
 
 
 def _species(label):
