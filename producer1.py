@@ -71,7 +71,7 @@ def main(args):
         acks="all",  # the broker confirms only once the record is written
     )
     report = DeliveryReport(each_record=not args.summary)
-    total, sent = len(route) * args.repeat, 0
+    total, sent, interrupted = len(route) * args.repeat, 0, False
     progress_every = max(total // 10, 1) if args.summary and total >= 10_000 else 0
     try:
         for row, species in zip(rows(iris, args.repeat), itertools.cycle(route)):
@@ -86,6 +86,7 @@ def main(args):
             if args.delay:
                 time.sleep(args.delay)
     except KeyboardInterrupt:
+        interrupted = True
         print(f"interrupted after sending {sent} of {total} records; "
               "waiting for their deliveries", file=sys.stderr)
     finally:
@@ -93,12 +94,12 @@ def main(args):
         producer.close()
 
     per_partition = ", ".join(f"{t}[{p}] {n}" for (t, p), n in sorted(report.delivered.items()))
-    total = sum(report.delivered.values())
-    print(f"delivered {total} of {sent} records sent ({per_partition or 'none'})")
+    delivered = sum(report.delivered.values())
+    print(f"delivered {delivered} of {sent} records sent ({per_partition or 'none'})")
     if report.failed:
         raise LabError(f"{len(report.failed)} of {sent} records were not delivered "
                        f"(first: id={report.failed[0][0]}: {report.failed[0][1]})")
-    return 0 if sent == total else 130
+    return 130 if interrupted else 0
 
 
 def non_negative_seconds(text):

@@ -226,8 +226,18 @@ class LocalBroker:
                 self._wait(lambda: port_answers(aux_port), "zookeeper", started + timeout)
             else:
                 self._format_kraft_storage(classpath, server_config)
-            self._spawn("kafka", classpath, "kafka.Kafka", server_config)
-            self._wait(self._answers_metadata, "kafka", started + timeout)
+            while True:
+                self._spawn("kafka", classpath, "kafka.Kafka", server_config)
+                try:
+                    self._wait(self._answers_metadata, "kafka", started + timeout)
+                    break
+                except BrokerError:
+                    # After a crash in zookeeper mode the dead broker's registration stays
+                    # in ZooKeeper until its session expires (zookeeper.session.timeout.ms)
+                    if ("NodeExistsException" not in tail(self._log_file("kafka"), 40)
+                            or time.monotonic() > started + timeout):
+                        raise
+                    time.sleep(1)
         except BaseException:
             self._stop_processes()
             raise

@@ -55,4 +55,7 @@ def run(main, args, prog):
         print(f"{prog}: error: {e}", file=sys.stderr)
     except KafkaError as e:
         print(f"{prog}: error: Kafka: {e}", file=sys.stderr)
+    except KeyboardInterrupt:  # before anything was sent or read
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
     return 1

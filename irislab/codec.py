@@ -62,6 +62,12 @@ class Malformed(NamedTuple):
     reason: str
 
 
+def _show(value, limit=40):
+    """A bad value for a one-line warning: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _reject_constant(name):
     raise ValueError(f"{name} is not a number JSON allows")
 
@@ -91,15 +97,15 @@ def decode_value(value):
         return Malformed("missing " + ", ".join(missing))
     record_id = row["id"]
     if type(record_id) is not int or record_id < 0:
-        return Malformed(f"id {record_id!r} is not a whole number >= 0")
+        return Malformed(f"id {_show(record_id)} is not a whole number >= 0")
     for field in MEASUREMENTS:
         x = row[field]
         # range first: math.isfinite(huge int) raises OverflowError; comparing does not
         if type(x) not in (int, float) or not 0 <= x <= MAX_CM or not math.isfinite(x):
-            return Malformed(f"{field} {x!r} is not a length in cm")
+            return Malformed(f"{field} {_show(x)} is not a length in cm")
     for field in ("species", "predicted"):
         if field in row and row[field] not in SPECIES:
-            return Malformed(f"unknown {field} {row[field]!r}")
+            return Malformed(f"unknown {field} {_show(row[field])}")
     decoded = {"id": record_id, **{f: float(row[f]) for f in MEASUREMENTS},
                "species": row["species"]}
     if "predicted" in row:

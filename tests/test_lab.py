@@ -12,6 +12,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 from kafka import KafkaAdminClient
+from kafka.errors import TopicAlreadyExistsError
 from sklearn.datasets import load_iris
 
 from conftest import ROOT, run_python
@@ -184,8 +185,15 @@ def test_a_uci_csv_streams_like_the_bundled_data_set(kafka, tmp_path):
 def test_a_topic_with_one_partition_is_refused_and_nothing_is_written(kafka):
     delete_topics(kafka, ["virginicasetosa", "versicolor"])
     with KafkaAdminClient(bootstrap_servers=kafka.bootstrap) as admin:
-        admin.create_topics({"versicolor": {"num_partitions": 1, "replication_factor": 1}},
-                            wait_for_metadata=True)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                admin.create_topics({"versicolor": {"num_partitions": 1, "replication_factor": 1}},
+                                    wait_for_metadata=True)
+                break
+            except TopicAlreadyExistsError:  # ZooKeeper mode: the deletion is still finishing
+                assert time.monotonic() < deadline
+                time.sleep(0.5)
     result = run_python("producer1.py", "--bootstrap-server", kafka.bootstrap)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [

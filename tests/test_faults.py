@@ -1,0 +1,200 @@
+"""Nothing lost, nothing crashes: a broker killed and restarted, Ctrl-C, bad configuration,
+a crashed runner. These tests kill brokers, so they use one of their own per mode."""
+
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from irislab.broker import LocalBroker, free_port
+from conftest import MODES, ROOT, run_python
+from test_lab import SPECIES, kcat_records, landed
+
+
+@pytest.fixture(scope="module", params=MODES)
+def own_broker(request, tmp_path_factory):
+    broker = LocalBroker(request.param, free_port(), tmp_path_factory.mktemp("own")).start()
+    yield broker
+    broker.stop()
+
+
+def python(*args):
+    # Ctrl-C as in a terminal, even where this test runner was started with SIGINT ignored
+    return subprocess.Popen([sys.executable, *map(str, args)], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def reset(broker):
+    result = run_python("-m", "irislab.admin", "--reset", "--bootstrap-server", broker.bootstrap)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_broker_killed_and_restarted_mid_stream_loses_and_duplicates_nothing(own_broker):
+    reset(own_broker)
+    consumer = python("consumer.py", "--role", "all", "--bootstrap-server", own_broker.bootstrap,
+                      "--timeout-ms", "30000", "--plot-file", own_broker.home / "plot.png")
+    time.sleep(2)
+    producer = python("producer1.py", "--bootstrap-server", own_broker.bootstrap, "--delay", "0.05")
+    time.sleep(3)  # part of the data set is delivered
+    own_broker.kill()
+    time.sleep(1)
+    own_broker.start()  # same port, same data folder
+
+    out, err = producer.communicate(timeout=180)
+    assert producer.returncode == 0, err
+    assert out.splitlines()[-1].startswith("delivered 150 of 150 records sent")
+    where = landed(own_broker.bootstrap)
+    assert sorted(where) == list(range(150))
+    assert [i for i, copies in where.items() if len(copies) != 1] == []  # no duplicates
+
+    out, err = consumer.communicate(timeout=180)
+    assert consumer.returncode == 0, err
+    ids = [int(line.split(" id=")[1].split()[0]) for line in out.splitlines()
+           if line.startswith("topic=")]
+    assert sorted(ids) == list(range(150))
+    assert out.splitlines()[-1] == "read 150 records, skipped 0 malformed"
+
+
+def test_a_consumer_that_loses_the_broker_says_its_output_is_incomplete(own_broker):
+    run_python("producer1.py", "--reset-topics", "--bootstrap-server", own_broker.bootstrap)
+    consumer = python("consumer.py", "--role", "virginica", "--bootstrap-server",
+                      own_broker.bootstrap, "--timeout-ms", "4000")
+    time.sleep(2)
+    own_broker.kill()
+    try:
+        out, err = consumer.communicate(timeout=60)
+    finally:
+        own_broker.start()
+    assert consumer.returncode == 1
+    assert "(INCOMPLETE)" in out.splitlines()[-1]
+    assert err.splitlines()[-1].startswith("consumer.py: error: the output above is incomplete")
+    assert "Traceback" not in err
+
+
+def test_status_reports_a_crash_start_recovers_and_stop_is_safe_to_repeat(own_broker):
+    cli = ("-m", "irislab.broker")
+    own_broker.kill()
+    time.sleep(0.5)
+    status = run_python(*cli, "status", "--home", own_broker.home)
+    assert status.returncode == 1 and status.stdout.startswith("crashed:")
+    assert "kafka pid" in status.stdout and "DEAD" in status.stdout
+    own_broker.start()  # stale pid files and survivors are cleaned up first
+    status = run_python(*cli, "status", "--home", own_broker.home)
+    assert status.returncode == 0 and status.stdout.startswith("running:")
+    assert subprocess.run(["kcat", "-b", own_broker.bootstrap, "-L"], capture_output=True,
+                          timeout=30).returncode == 0
+    assert own_broker.stop() is True
+    assert own_broker.stop() is False
+    stopped = run_python(*cli, "stop", "--home", own_broker.home)
+    assert stopped.returncode == 0 and stopped.stdout.startswith("no broker was running")
+    own_broker.start()
+
+
+def test_ctrl_c_in_the_producer_flushes_and_reports_what_was_delivered(kafka):
+    run_python("-m", "irislab.admin", "--reset", "--bootstrap-server", kafka.bootstrap)
+    producer = python("producer1.py", "--bootstrap-server", kafka.bootstrap, "--delay", "0.1")
+    time.sleep(4)
+    producer.send_signal(signal.SIGINT)
+    out, err = producer.communicate(timeout=60)
+    assert producer.returncode == 130
+    assert "Traceback" not in err
+    sent = int(err.split("interrupted after sending ")[1].split()[0])
+    assert 0 < sent < 150
+    assert out.splitlines()[-1].startswith(f"delivered {sent} of {sent} records sent")
+    on_broker = sum(len(kcat_records(kafka.bootstrap, t, p))
+                    for t in ("virginicasetosa", "versicolor") for p in (0, 1))
+    assert on_broker == sent
+
+
+@pytest.mark.parametrize("role", ["all", "setosa"])
+def test_ctrl_c_in_a_consumer_still_shows_what_it_read(kafka, role, tmp_path):
+    run_python("producer1.py", "--reset-topics", "--bootstrap-server", kafka.bootstrap)
+    plot = tmp_path / "plot.png"
+    consumer = python("consumer.py", "--role", role, "--bootstrap-server", kafka.bootstrap,
+                      "--timeout-ms", "60000", "--plot-file", plot)
+    time.sleep(6)  # everything is read; it would wait a minute for more
+    consumer.send_signal(signal.SIGINT)
+    out, err = consumer.communicate(timeout=30)
+    assert consumer.returncode == 130
+    assert "Traceback" not in err
+    expected = 150 if role == "all" else 50
+    assert out.splitlines()[-1].startswith(f"read {expected} records")
+    if role == "all":
+        assert plot.stat().st_size > 10_000
+    else:
+        table = [line for line in out.splitlines() if line.endswith(" setosa")]
+        assert len(table) == 50 and sorted(int(row.split()[3]) for row in table) == \
+            [i for i, s in enumerate(SPECIES) if s == "setosa"]
+
+
+@pytest.fixture
+def not_kafka():
+    """A port where something that is not Kafka answers (it sends an HTTP error)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    server.close()
+
+
+@pytest.mark.parametrize("address,message", [
+    ("not_kafka", "cannot reach a Kafka broker at {address}"),
+    ("nosuch.invalid:9092", "cannot resolve the broker's host name 'nosuch.invalid'"),
+])
+@pytest.mark.parametrize("command", [["producer1.py"], ["consumer.py", "--role", "all"]])
+def test_a_wrong_address_is_a_one_line_error(request, command, address, message):
+    if address == "not_kafka":
+        address = request.getfixturevalue("not_kafka")
+    started = time.monotonic()
+    result = run_python(*command, "--bootstrap-server", address, timeout=30)
+    assert time.monotonic() - started < 15
+    assert result.returncode == 1
+    assert len(result.stderr.splitlines()) == 1
+    assert message.format(address=address) in result.stderr
+
+
+@pytest.mark.parametrize("lines,error", [
+    (["5.1,3.5,1.4,0.2,Iris-setosa", "4.9,x,1.4,0.2,Iris-setosa"],
+     "line 2: could not convert string to float: 'x'"),
+    (["sepal_length,sepal_width,petal_length,petal_width,species",
+      "5.1,3.5,1.4,0.2,Iris-setosa", "5.1,3.5,1.4,Iris-setosa"], "line 3: 4 fields, expected 5"),
+    (["5.1,3.5,1.4,0.2,Iris-rosa"], "line 1: unknown species 'Iris-rosa'"),
+    (["5.1,-3.5,1.4,0.2,Iris-setosa"], "line 1: '-3.5' is not a length in cm"),
+    (["5.1,nan,1.4,0.2,Iris-setosa"], "line 1: 'nan' is not a length in cm"),
+    ([], "has no iris rows"),
+])
+def test_a_bad_csv_is_a_one_line_error_naming_the_line(tmp_path, unused_address, lines, error):
+    csv = tmp_path / "iris.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    # the file is read before any broker is contacted: nothing is sent
+    result = run_python("producer1.py", "--csv", csv, "--bootstrap-server", unused_address)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"producer1.py: error: {csv}, {error}"
+                                          if "line" in error else
+                                          f"producer1.py: error: {csv} {error}"]
+
+
+def test_a_missing_csv_is_a_one_line_error(tmp_path):
+    result = run_python("producer1.py", "--csv", tmp_path / "nosuch.csv")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"producer1.py: error: cannot read {tmp_path / 'nosuch.csv'}")
+    assert len(result.stderr.splitlines()) == 1
