@@ -160,18 +160,12 @@ def main(args):
     return 0
 
 
-def positive_ms(text):
-    if not text.isdigit() or int(text) == 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of milliseconds > 0")
-    return int(text)
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="The lab's consumers: all, setosa, virginica.")
     parser.add_argument("--role", required=True, choices=sorted(ROLE_PARTITIONS),
                         help="which of the lab's three consumers to play")
     cli.add_bootstrap_argument(parser)
-    parser.add_argument("--timeout-ms", type=positive_ms, default=10000,
+    parser.add_argument("--timeout-ms", type=cli.positive_int, default=10000,
                         help="stop after this long without a record (default: 10000)")
     parser.add_argument("--plot-file", default="iris_sepal.png",
                         help="role all: where to save the sepal plot (default: iris_sepal.png)")

@@ -112,18 +112,12 @@ def non_negative_seconds(text):
     return seconds
 
 
-def positive_int(text):
-    if not text.isdigit() or int(text) == 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number > 0")
-    return int(text)
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Stream the iris data set into Kafka.")
     cli.add_bootstrap_argument(parser)
     parser.add_argument("--delay", type=non_negative_seconds, default=0.0,
                         help="seconds to wait between rows (default: 0)")
-    parser.add_argument("--repeat", type=positive_int, default=1,
+    parser.add_argument("--repeat", type=cli.positive_int, default=1,
                         help="stream the data set this many times; ids continue "
                              "(pass * 150 + row) (default: 1)")
     parser.add_argument("--summary", action="store_true",

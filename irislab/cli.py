@@ -24,6 +24,13 @@ def bootstrap_address(text):
     return text
 
 
+def positive_int(text):
+    """argparse type for a whole number > 0."""
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number > 0")
+    return int(text)
+
+
 def add_bootstrap_argument(parser):
     parser.add_argument("--bootstrap-server", type=bootstrap_address,
                         default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),

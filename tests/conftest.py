@@ -6,10 +6,13 @@ IRISLAB_MODES (e.g. "kraft") restricts the run to some modes; the default is bot
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+
+from kafka import KafkaAdminClient
 
 from irislab.broker import free_port, local_broker
 
@@ -38,6 +41,15 @@ def kafka(request, tmp_path_factory):
 def unused_address():
     """A loopback address where no broker listens."""
     return f"127.0.0.1:{free_port()}"
+
+
+def new_topic(kafka, partitions=2):
+    """A fresh topic of the test's own, so tests sharing a broker don't meet."""
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    with KafkaAdminClient(bootstrap_servers=kafka.bootstrap) as admin:
+        admin.create_topics({name: {"num_partitions": partitions, "replication_factor": 1}},
+                            wait_for_metadata=True)
+    return name
 
 
 def run_python(*args, timeout=60, **kwargs):

@@ -1,22 +1,13 @@
 """The local broker runner: a real Apache Kafka answers, keeps records, and stops cleanly."""
 
 import subprocess
-import uuid
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaTimeoutError
 
 from irislab.broker import BrokerError, LocalBroker, free_port
-from conftest import live_processes_mentioning, run_python
-
-
-def new_topic(kafka, partitions=2):
-    name = f"t-{uuid.uuid4().hex[:8]}"
-    with KafkaAdminClient(bootstrap_servers=kafka.bootstrap) as admin:
-        admin.create_topics({name: {"num_partitions": partitions, "replication_factor": 1}},
-                            wait_for_metadata=True)
-    return name
+from conftest import new_topic, live_processes_mentioning, run_python
 
 
 def test_admin_client_creates_a_two_partition_topic(kafka):

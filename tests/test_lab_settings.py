@@ -9,15 +9,9 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.partitioner import Partitioner
 from kafka.serializer import Serializer
 
+from conftest import new_topic
+
 SPECIES_PARTITION = {"virginica": 0, "setosa": 1}
-
-
-def new_topic(kafka, partitions=2):
-    name = f"settings-{uuid.uuid4().hex[:8]}"
-    with KafkaAdminClient(bootstrap_servers=kafka.bootstrap) as admin:
-        admin.create_topics({name: {"num_partitions": partitions, "replication_factor": 1}},
-                            wait_for_metadata=True)
-    return name
 
 
 def read_all(kafka, topic, **config):
