@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MODE ?= zookeeper
 
-.PHONY: venv jars demo test broker-up broker-down broker-status clean
+.PHONY: venv jars demo test bench bench-smoke broker-up broker-down broker-status clean
 
 venv: $(VENV)/.installed
 
@@ -28,6 +28,15 @@ demo: jars
 test: jars
 	@command -v kcat >/dev/null || { echo "make test needs kcat (Debian: apt-get install kcat)"; exit 1; }
 	$(PY) -m pytest
+
+# throughput: ours against raw kafka-python, Java and confluent-kafka (RECORDS=300000 for fewer)
+RECORDS ?= 1000000
+bench: jars
+	$(PY) bench/throughput.py --records $(RECORDS)
+
+# every benchmark variant once, with a few records: checks they run, measures nothing
+bench-smoke: jars
+	$(PY) bench/throughput.py --smoke
 
 broker-up: jars
 	$(PY) -m irislab.broker start --mode $(MODE)

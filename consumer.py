@@ -80,6 +80,7 @@ def read_records(args, partitions):
         bootstrap_servers=args.bootstrap_server,
         group_id=None, enable_auto_commit=False,  # the lab reads all, commits nothing
         consumer_timeout_ms=args.timeout_ms,      # stop after this long without a record
+        **cli.CLIENT_SETTINGS,
     )
     records, skipped, missing = [], 0, None
     tps = [TopicPartition(topic, p) for topic, p in partitions]

@@ -69,6 +69,7 @@ def main(args):
         bootstrap_servers=args.bootstrap_server,
         key_serializer=KeySerializer(), value_serializer=ValueSerializer(),
         acks="all",  # the broker confirms only once the record is written
+        **cli.CLIENT_SETTINGS,
     )
     report = DeliveryReport(each_record=not args.summary)
     total, sent, interrupted = len(route) * args.repeat, 0, False

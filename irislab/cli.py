@@ -15,6 +15,10 @@ from irislab import LabError
 # how long to try reaching the broker before saying it cannot be reached
 CONNECT_MS = 8000
 
+# For the producer and consumers: a broker that restarts is back within seconds, so
+# don't let kafka-python's exponential reconnect backoff grow to its 30 s default.
+CLIENT_SETTINGS = {"reconnect_backoff_max_ms": 1000}
+
 
 def bootstrap_address(text):
     """argparse type for HOST:PORT."""
