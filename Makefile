@@ -29,14 +29,17 @@ test: jars
 	@command -v kcat >/dev/null || { echo "make test needs kcat (Debian: apt-get install kcat)"; exit 1; }
 	$(PY) -m pytest
 
-# throughput: ours against raw kafka-python, Java and confluent-kafka (RECORDS=300000 for fewer)
+# throughput: ours against raw kafka-python, Java and confluent-kafka (RECORDS=300000 for
+# fewer); then the lab's end-to-end time on a warm broker
 RECORDS ?= 1000000
 bench: jars
 	$(PY) bench/throughput.py --records $(RECORDS)
+	$(PY) bench/latency.py
 
 # every benchmark variant once, with a few records: checks they run, measures nothing
 bench-smoke: jars
 	$(PY) bench/throughput.py --smoke
+	$(PY) bench/latency.py --runs 1
 
 broker-up: jars
 	$(PY) -m irislab.broker start --mode $(MODE)

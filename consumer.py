@@ -15,6 +15,7 @@ A record that is not an iris row is skipped with one warning line; the count is 
 import argparse
 import os
 import sys
+from array import array
 from collections import Counter
 from typing import NamedTuple
 
@@ -34,6 +35,38 @@ class Record(NamedTuple):
     row: dict
 
 
+class Tally:
+    """What a consumer read, kept compact so that a million records fit: counts per
+    partition and species, the sepal points for the plot, and the records themselves
+    only when the setosa table needs them."""
+
+    def __init__(self, keep_records):
+        self.per_partition = Counter()
+        self.per_species = Counter()
+        self.sepals = {species: (array("d"), array("d")) for species in SPECIES}
+        self.records = [] if keep_records else None
+
+    def add(self, record):
+        row = record.row
+        self.per_partition[record.topic, record.partition] += 1
+        self.per_species[row["species"]] += 1
+        lengths, widths = self.sepals[row["species"]]
+        lengths.append(row["sepal_length"])
+        widths.append(row["sepal_width"])
+        if self.records is not None:
+            self.records.append(record)
+
+    @property
+    def count(self):
+        return sum(self.per_partition.values())
+
+    def summary(self):
+        return ("records per partition: " + ", ".join(
+                    f"{t}[{p}] {n}" for (t, p), n in sorted(self.per_partition.items()))
+                + "\nrecords per species: " + ", ".join(
+                    f"{s} {n}" for s, n in sorted(self.per_species.items())))
+
+
 def record_line(record):
     row = record.row
     values = " ".join(f"{field}={row[field]}" for field in MEASUREMENTS)
@@ -49,22 +82,21 @@ def setosa_table(records):
     return table.to_string(index=False) if records else "(no records)"
 
 
-def plot_sepals(records, path, show=False):
+def plot_sepals(tally, path, show=False):
     """Sepal length against sepal width, one colour per species."""
     import matplotlib
     if not show:
         matplotlib.use("Agg")  # draw to a file; no window, no display needed
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 5))
-    for species in SPECIES:
-        rows = [r.row for r in records if r.row["species"] == species]
-        if rows:
-            ax.scatter([r["sepal_length"] for r in rows], [r["sepal_width"] for r in rows],
-                       color=SPECIES_COLOUR[species], label=f"{species} ({len(rows)})")
+    for species, (lengths, widths) in tally.sepals.items():
+        if lengths:
+            ax.scatter(lengths, widths, color=SPECIES_COLOUR[species],
+                       label=f"{species} ({len(lengths)})")
     ax.set_xlabel("sepal length (cm)")
     ax.set_ylabel("sepal width (cm)")
-    ax.set_title(f"Iris sepals: {len(records)} records read from Kafka")
-    if records:
+    ax.set_title(f"Iris sepals: {tally.count} records read from Kafka")
+    if tally.count:
         ax.legend(title="species")
     fig.savefig(path, dpi=100)
     if show:
@@ -72,39 +104,41 @@ def plot_sepals(records, path, show=False):
     plt.close(fig)
 
 
-def read_records(args, partitions):
+def read_records(args, partitions, tally):
     """Every iris record on the partitions, from the beginning until the timeout (or, with
-    --exit-at-end, until each partition's end offset at start). Returns the records, the
-    number skipped, and what is missing if the partitions were not read to their end."""
+    --exit-at-end, until each partition's end offset at start), into the tally. Returns
+    the number skipped, and what is missing if the partitions were not read to their end."""
     consumer = KafkaConsumer(
         bootstrap_servers=args.bootstrap_server,
         group_id=None, enable_auto_commit=False,  # the lab reads all, commits nothing
         consumer_timeout_ms=args.timeout_ms,      # stop after this long without a record
         **cli.CLIENT_SETTINGS,
     )
-    records, skipped, missing = [], 0, None
+    skipped, missing = 0, None
     tps = [TopicPartition(topic, p) for topic, p in partitions]
     print_lines = args.role != "setosa" and not args.summary
+    add = tally.add  # hoisted: the loop runs once per record
     try:
         consumer.assign(tps)
         consumer.seek_to_beginning()
-        unread = {tp: end for tp, end in consumer.end_offsets(tps).items() if end > 0} \
-            if args.exit_at_end else None
+        # --exit-at-end: (topic, partition) -> its end offset at start, for those not yet read
+        unread = {(tp.topic, tp.partition): end for tp, end in consumer.end_offsets(tps).items()
+                  if end > 0} if args.exit_at_end else None
         for message in consumer if unread != {} else ():
             row = decode_value(message.value)
-            if isinstance(row, Malformed):
+            if type(row) is Malformed:
                 skipped += 1
                 print(f"warning: skipped topic={message.topic} partition={message.partition} "
                       f"offset={message.offset}: {row.reason}", file=sys.stderr, flush=True)
             else:
                 record = Record(message.topic, message.partition, message.offset, row)
-                records.append(record)
+                add(record)
                 if print_lines:
                     print(record_line(record), flush=True)
             if unread is not None:
-                tp = TopicPartition(message.topic, message.partition)
-                if message.offset + 1 >= unread.get(tp, 0):
-                    unread.pop(tp, None)
+                key = message.topic, message.partition
+                if message.offset + 1 >= unread.get(key, 0):
+                    unread.pop(key, None)
                     if not unread:
                         break
         missing = unread_partitions(consumer, tps)
@@ -113,7 +147,7 @@ def read_records(args, partitions):
         missing = "interrupted"
     finally:
         consumer.close()
-    return records, skipped, missing
+    return skipped, missing
 
 
 def unread_partitions(consumer, tps):
@@ -127,13 +161,6 @@ def unread_partitions(consumer, tps):
     return ("stopped before the end of " + ", ".join(behind)) if behind else None
 
 
-def summary(records):
-    by_partition = Counter(f"{r.topic}[{r.partition}]" for r in records)
-    by_species = Counter(r.row["species"] for r in records)
-    return ("records per partition: " + ", ".join(f"{k} {n}" for k, n in sorted(by_partition.items()))
-            + "\nrecords per species: " + ", ".join(f"{k} {n}" for k, n in sorted(by_species.items())))
-
-
 def main(args):
     partitions = ROLE_PARTITIONS[args.role]
     ensure_topics(args.bootstrap_server)  # the lab may start consumers before the producer
@@ -141,18 +168,19 @@ def main(args):
              else f"{args.timeout_ms / 1000:g} s pass without a record")
     print(f"role {args.role}: reading " + ", ".join(f"{t}[{p}]" for t, p in partitions)
           + f" from the beginning until {until}", flush=True)
-    records, skipped, missing = read_records(args, partitions)
+    tally = Tally(keep_records=args.role == "setosa" and not args.summary)
+    skipped, missing = read_records(args, partitions, tally)
     if args.summary:
-        print(summary(records))
+        print(tally.summary())
     elif args.role == "setosa":
-        print(setosa_table(records))
+        print(setosa_table(tally.records))
     if args.role == "all":
         show = args.show and bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
         if args.show and not show:
             print("warning: no display, so --show only saves the plot", file=sys.stderr)
-        plot_sepals(records, args.plot_file, show)
-        print(f"saved the sepal plot of {len(records)} records to {args.plot_file}")
-    print(f"read {len(records)} records, skipped {skipped} malformed"
+        plot_sepals(tally, args.plot_file, show)
+        print(f"saved the sepal plot of {tally.count} records to {args.plot_file}")
+    print(f"read {tally.count} records, skipped {skipped} malformed"
           + (" (INCOMPLETE)" if missing else ""))
     if missing == "interrupted":
         return 130

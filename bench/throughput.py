@@ -34,6 +34,7 @@ assertions: nothing here fails on a slow machine.
 """
 
 import argparse
+import importlib.util
 import re
 import statistics
 import subprocess
@@ -195,11 +196,7 @@ def delete_topic(bootstrap, topic):
 
 
 def have_confluent():
-    try:
-        import confluent_kafka  # noqa: F401  (only: is it installed?)
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("confluent_kafka") is not None
 
 
 def one_run(bootstrap, classpath, run_no, n, passes, size, tmp, results):

@@ -6,7 +6,6 @@ Decoding never raises: a malformed value comes back as `Malformed(reason)`.
 """
 
 import json
-import math
 from typing import NamedTuple
 
 import numpy as np
@@ -35,9 +34,12 @@ class NumpyEncoder(json.JSONEncoder):
         return super().default(o)
 
 
+_ENCODER = NumpyEncoder(allow_nan=False)  # one encoder for every record, not one a call
+
+
 def encode_value(row):
     """A row (values may be NumPy scalars) as the record's JSON bytes."""
-    return json.dumps(row, cls=NumpyEncoder, allow_nan=False).encode()
+    return _ENCODER.encode(row).encode()
 
 
 def encode_key(record_id):
@@ -72,6 +74,11 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+# made once: json.loads with a keyword builds a new decoder for every record
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_FIELD_SET = frozenset(FIELDS)
+
+
 def decode_value(value):
     """The record's bytes as a row dict, or Malformed(reason). Never raises."""
     if value is None:
@@ -85,29 +92,30 @@ def decode_value(value):
     except UnicodeDecodeError:
         return Malformed("value is not UTF-8")
     try:
-        row = json.loads(text, parse_constant=_reject_constant)
+        row = _DECODER.decode(text)
     except RecursionError:
         return Malformed("JSON nested too deeply")
     except ValueError as e:
         return Malformed(f"not JSON ({e})")
     if not isinstance(row, dict):
         return Malformed(f"JSON {type(row).__name__}, not an object")
-    missing = [f for f in FIELDS if f not in row]
-    if missing:
-        return Malformed("missing " + ", ".join(missing))
+    if not row.keys() >= _FIELD_SET:
+        return Malformed("missing " + ", ".join(f for f in FIELDS if f not in row))
     record_id = row["id"]
     if type(record_id) is not int or record_id < 0:
         return Malformed(f"id {_show(record_id)} is not a whole number >= 0")
     for field in MEASUREMENTS:
         x = row[field]
-        # range first: math.isfinite(huge int) raises OverflowError; comparing does not
-        if type(x) not in (int, float) or not 0 <= x <= MAX_CM or not math.isfinite(x):
+        # the range also rules out NaN and infinities; a huge int compares without overflow
+        if type(x) not in (int, float) or not 0 <= x <= MAX_CM:
             return Malformed(f"{field} {_show(x)} is not a length in cm")
     for field in ("species", "predicted"):
         if field in row and row[field] not in SPECIES:
             return Malformed(f"unknown {field} {_show(row[field])}")
-    decoded = {"id": record_id, **{f: float(row[f]) for f in MEASUREMENTS},
-               "species": row["species"]}
+    decoded = {"id": record_id, "sepal_length": float(row["sepal_length"]),
+               "sepal_width": float(row["sepal_width"]),
+               "petal_length": float(row["petal_length"]),
+               "petal_width": float(row["petal_width"]), "species": row["species"]}
     if "predicted" in row:
         decoded["predicted"] = row["predicted"]
     return decoded

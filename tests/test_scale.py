@@ -1,0 +1,53 @@
+"""Larger runs: producer1.py --repeat and --summary, consumer.py --exit-at-end and --summary."""
+
+import time
+
+from conftest import run_python
+from test_lab import EXPECTED_HOME, SPECIES, landed
+
+
+def test_repeat_streams_the_data_set_again_with_ids_that_continue(kafka):
+    result = run_python("producer1.py", "--reset-topics", "--repeat", "3", "--summary",
+                        "--bootstrap-server", kafka.bootstrap)
+    assert result.returncode == 0, result.stderr
+    assert "sent topic=" not in result.stdout  # --summary: no line per record
+    assert result.stdout.splitlines()[-1] == (
+        "delivered 450 of 450 records sent (versicolor[0] 75, versicolor[1] 75, "
+        "virginicasetosa[0] 150, virginicasetosa[1] 150)")
+    where = landed(kafka.bootstrap)
+    assert sorted(where) == list(range(450))
+    for record_id, [(topic, partition, key, value)] in where.items():
+        species = SPECIES[record_id % 150]
+        assert value["species"] == species and key == str(record_id)
+        assert topic == EXPECTED_HOME[species][0] and partition in EXPECTED_HOME[species][1]
+    # the same flower in every pass
+    assert {k: v for k, v in where[7][0][3].items() if k != "id"} == \
+        {k: v for k, v in where[307][0][3].items() if k != "id"}
+
+
+def test_exit_at_end_stops_at_the_end_offsets_without_waiting_for_the_timeout(kafka, tmp_path):
+    run_python("producer1.py", "--reset-topics", "--repeat", "2", "--summary",
+               "--bootstrap-server", kafka.bootstrap)
+    for role, expected in (("all", 300), ("setosa", 100), ("virginica", 100)):
+        started = time.monotonic()
+        result = run_python("consumer.py", "--role", role, "--exit-at-end", "--summary",
+                            "--timeout-ms", "120000", "--plot-file", tmp_path / "plot.png",
+                            "--bootstrap-server", kafka.bootstrap, timeout=100)
+        assert time.monotonic() - started < 100  # it did not wait for the 120 s timeout
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert not [line for line in lines if line.startswith("topic=")]  # --summary
+        assert lines[-1] == f"read {expected} records, skipped 0 malformed"
+        if role == "all":
+            assert "records per species: setosa 100, versicolor 100, virginica 100" in lines
+            assert ("records per partition: versicolor[0] 50, versicolor[1] 50, "
+                    "virginicasetosa[0] 100, virginicasetosa[1] 100") in lines
+
+
+def test_exit_at_end_on_empty_topics_ends_at_once(kafka):
+    run_python("-m", "irislab.admin", "--reset", "--bootstrap-server", kafka.bootstrap)
+    result = run_python("consumer.py", "--role", "virginica", "--exit-at-end",
+                        "--timeout-ms", "120000", "--bootstrap-server", kafka.bootstrap,
+                        timeout=100)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "read 0 records, skipped 0 malformed"
