@@ -17,6 +17,7 @@ import os
 import sys
 from array import array
 from collections import Counter
+from pathlib import Path
 from typing import NamedTuple
 
 from kafka import KafkaConsumer, TopicPartition
@@ -98,7 +99,10 @@ def plot_sepals(tally, path, show=False):
     ax.set_title(f"Iris sepals: {tally.count} records read from Kafka")
     if tally.count:
         ax.legend(title="species")
-    fig.savefig(path, dpi=100)
+    try:
+        fig.savefig(path, dpi=100)
+    except OSError as e:
+        raise LabError(f"cannot save the plot to {path}: {e.strerror or e}") from None
     if show:
         plt.show()
     plt.close(fig)
@@ -163,6 +167,8 @@ def unread_partitions(consumer, tps):
 
 def main(args):
     partitions = ROLE_PARTITIONS[args.role]
+    if args.role == "all" and not Path(args.plot_file).resolve().parent.is_dir():
+        raise LabError(f"cannot save the plot to {args.plot_file}: no such folder")
     ensure_topics(args.bootstrap_server)  # the lab may start consumers before the producer
     until = ("each partition's end offset" if args.exit_at_end
              else f"{args.timeout_ms / 1000:g} s pass without a record")

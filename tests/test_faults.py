@@ -198,3 +198,12 @@ def test_a_missing_csv_is_a_one_line_error(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith(f"producer1.py: error: cannot read {tmp_path / 'nosuch.csv'}")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_plot_file_in_a_missing_folder_is_refused_before_reading(tmp_path, unused_address):
+    plot = tmp_path / "no" / "such" / "plot.png"
+    result = run_python("consumer.py", "--role", "all", "--plot-file", plot,
+                        "--bootstrap-server", unused_address)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"consumer.py: error: cannot save the plot to {plot}: no such folder"]
