@@ -43,19 +43,14 @@ class Tally:
 
     def __init__(self, keep_records):
         self.per_partition = Counter()
-        self.per_species = Counter()
         self.sepals = {species: (array("d"), array("d")) for species in SPECIES}
         self.records = [] if keep_records else None
 
-    def add(self, record):
-        row = record.row
-        self.per_partition[record.topic, record.partition] += 1
-        self.per_species[row["species"]] += 1
+    def add(self, topic, partition, row):
+        self.per_partition[topic, partition] += 1
         lengths, widths = self.sepals[row["species"]]
         lengths.append(row["sepal_length"])
         widths.append(row["sepal_width"])
-        if self.records is not None:
-            self.records.append(record)
 
     @property
     def count(self):
@@ -65,7 +60,7 @@ class Tally:
         return ("records per partition: " + ", ".join(
                     f"{t}[{p}] {n}" for (t, p), n in sorted(self.per_partition.items()))
                 + "\nrecords per species: " + ", ".join(
-                    f"{s} {n}" for s, n in sorted(self.per_species.items())))
+                    f"{s} {len(lengths)}" for s, (lengths, _) in self.sepals.items() if lengths))
 
 
 def record_line(record):
@@ -86,13 +81,16 @@ def setosa_table(records):
 def plot_sepals(tally, path, show=False):
     """Sepal length against sepal width, one colour per species."""
     import matplotlib
+    import numpy as np
     if not show:
         matplotlib.use("Agg")  # draw to a file; no window, no display needed
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 5))
     for species, (lengths, widths) in tally.sepals.items():
         if lengths:
-            ax.scatter(lengths, widths, color=SPECIES_COLOUR[species],
+            # identical points draw the same: --repeat runs need 150 markers, not millions
+            points = np.unique(np.column_stack([lengths, widths]), axis=0)
+            ax.scatter(points[:, 0], points[:, 1], color=SPECIES_COLOUR[species],
                        label=f"{species} ({len(lengths)})")
     ax.set_xlabel("sepal length (cm)")
     ax.set_ylabel("sepal width (cm)")
@@ -122,6 +120,7 @@ def read_records(args, partitions, tally):
     tps = [TopicPartition(topic, p) for topic, p in partitions]
     print_lines = args.role != "setosa" and not args.summary
     add = tally.add  # hoisted: the loop runs once per record
+    keep = tally.records is not None
     try:
         consumer.assign(tps)
         consumer.seek_to_beginning()
@@ -135,10 +134,13 @@ def read_records(args, partitions, tally):
                 print(f"warning: skipped topic={message.topic} partition={message.partition} "
                       f"offset={message.offset}: {row.reason}", file=sys.stderr, flush=True)
             else:
-                record = Record(message.topic, message.partition, message.offset, row)
-                add(record)
-                if print_lines:
-                    print(record_line(record), flush=True)
+                add(message.topic, message.partition, row)
+                if keep or print_lines:
+                    record = Record(message.topic, message.partition, message.offset, row)
+                    if keep:
+                        tally.records.append(record)
+                    if print_lines:
+                        print(record_line(record), flush=True)
             if unread is not None:
                 key = message.topic, message.partition
                 if message.offset + 1 >= unread.get(key, 0):

@@ -15,7 +15,9 @@ records of the same average size, with acks=all:
             virginica read one partition each, a third of the records). The lab topics are
             reset before each producer run, so the consumers read exactly that run's records.
   raw       kafka-python's own kafka.benchmarks.producer_performance / consumer_performance:
-            pre-encoded bytes, no key, no JSON: the ceiling for a kafka-python program.
+            pre-encoded bytes, no key, no JSON: the ceiling for a kafka-python program. And,
+            per role, kafka-python alone over that role's partitions (assign, seek, iterate):
+            four partitions of two topics cost more per record than the benchmark's two.
   Java      Apache Kafka's ProducerPerformance / ConsumerPerformance (kafka-tools jar).
   confluent confluent-kafka (librdkafka), what users would pick instead: a produce() loop
             with a delivery report per record, and an assign()ed consume() loop.
@@ -99,6 +101,28 @@ print(f"consumed {read} in {time.monotonic() - start:.3f} s")
 """
 
 
+# kafka-python alone over the partitions a role reads: assign, seek_to_beginning, iterate.
+# Iterating four partitions of two topics costs more per record than two of one topic
+# (kafka-python's own benchmark), so this is the ceiling each role is measured against.
+RAW_ROLE_CONSUME = """
+import sys, time
+from kafka import KafkaConsumer, TopicPartition
+from irislab.layout import ROLE_PARTITIONS
+bootstrap, role, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+start = time.monotonic()
+consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=10000)
+consumer.assign([TopicPartition(t, p) for t, p in ROLE_PARTITIONS[role]])
+consumer.seek_to_beginning()
+read = 0
+for message in consumer:
+    read += 1
+    if read >= n:
+        break
+consumer.close()
+print(f"consumed {read} in {time.monotonic() - start:.3f} s")
+"""
+
+
 def record_size(passes):
     """Average key + value bytes of our records over `passes` passes of the data set.
     Only the id changes between passes, so: the row with id 0, minus its two "0" digits
@@ -137,6 +161,11 @@ def ours_consumer(bootstrap, role, plot_file):
     seconds, out = run([PY, "consumer.py", "--role", role, "--exit-at-end", "--summary",
                         "--bootstrap-server", bootstrap, "--plot-file", plot_file])
     return seconds, number(r"read (\d+) records", out), None
+
+
+def raw_role_consumer(bootstrap, role, n):
+    seconds, out = run([PY, "-c", RAW_ROLE_CONSUME, bootstrap, role, n])
+    return seconds, number(r"consumed (\d+)", out), number(r"in ([\d.]+) s", out)
 
 
 def raw_producer(bootstrap, topic, n, size):
@@ -213,10 +242,11 @@ def one_run(bootstrap, classpath, run_no, n, passes, size, tmp, results):
     run([PY, "-m", "irislab.admin", "--reset", "--bootstrap-server", bootstrap])
     measure("ours producer1.py", n, ours_producer, bootstrap, passes)
     plot = str(tmp / "plot.png")
-    measure("ours consumer.py --role all", n, ours_consumer, bootstrap, "all", plot)
     third = n // 3  # setosa and virginica are 50 of each 150 rows
-    measure("ours consumer.py --role setosa", third, ours_consumer, bootstrap, "setosa", plot)
-    measure("ours consumer.py --role virginica", third, ours_consumer, bootstrap, "virginica", plot)
+    for role, records in (("all", n), ("setosa", third), ("virginica", third)):
+        measure(f"ours consumer.py --role {role}", records, ours_consumer, bootstrap, role, plot)
+        measure(f"raw kafka-python, {role}'s partitions", records, raw_role_consumer,
+                bootstrap, role, records)
 
     variants = [("raw kafka-python", raw_producer, raw_consumer, ()),
                 ("Java", java_producer, java_consumer, (classpath,))]
@@ -255,6 +285,9 @@ def report(results, size):
                 print(f"  {side}: ours / {other:<17} {rate[ours] / rate[key]:6.2f}")
             else:
                 print(f"  {side}: ours / {other:<17} skipped: confluent-kafka not installed")
+    for role in ("all", "setosa", "virginica"):
+        ours, raw = rate[f"ours consumer.py --role {role}"], rate[f"raw kafka-python, {role}'s partitions"]
+        print(f"  consumer: ours --role {role:<9} / raw kafka-python, same partitions {ours / raw:6.2f}")
 
 
 def main(args):

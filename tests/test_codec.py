@@ -190,7 +190,7 @@ def is_iris_row(row):
     """The contract, written out independently of the codec."""
     def number(x):
         return type(x) in (int, float)
-    return (type(row["id"]) is int and row["id"] >= 0
+    return (type(row["id"]) is int and 0 <= row["id"] < 2**63
             and all(number(row[f]) and 0 <= row[f] <= MAX_CM  # NaN and inf fail too
                     for f in MEASUREMENTS)
             and row["species"] in SPECIES and row.get("predicted", "setosa") in SPECIES)
