@@ -133,8 +133,13 @@ def tail(path, lines=15):
 
 
 def kraft_cluster_id():
-    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding. Like Kafka's
+    own Uuid.randomUuid, never one that starts with "-", which a command line takes for
+    an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 class LocalBroker:

@@ -6,7 +6,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaTimeoutError
 
-from irislab.broker import BrokerError, LocalBroker, free_port
+from irislab.broker import BrokerError, LocalBroker, free_port, kraft_cluster_id
 from conftest import new_topic, live_processes_mentioning, run_python
 
 
@@ -84,3 +84,10 @@ def test_cli_start_status_stop_leaves_no_java_process(kafka, tmp_path):
     status = run_python(*cli, "status", "--home", tmp_path)
     assert status.returncode == 3
     assert status.stdout.startswith("no broker running")
+
+
+def test_kraft_cluster_ids_never_look_like_an_option():
+    # one in 64 random ids starts with "-"; StorageTool would take it for a flag
+    ids = {kraft_cluster_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
