@@ -160,8 +160,9 @@ def unread_partitions(consumer, tps):
     """None if every partition was read to its end offset; else what was not."""
     try:
         ends = consumer.end_offsets(tps, timeout_ms=5000)
-        behind = [f"{tp.topic}[{tp.partition}] at offset {consumer.position(tp, timeout_ms=5000)}"
-                  f" of {ends[tp]}" for tp in tps if consumer.position(tp, timeout_ms=5000) < ends[tp]]
+        positions = {tp: consumer.position(tp, timeout_ms=5000) for tp in tps}
+        behind = [f"{tp.topic}[{tp.partition}] at offset {positions[tp]} of {ends[tp]}"
+                  for tp in tps if positions[tp] < ends[tp]]
     except KafkaError as e:
         return f"lost the broker before reading to the end ({e})"
     return ("stopped before the end of " + ", ".join(behind)) if behind else None

@@ -63,6 +63,7 @@ def main(args):
         route, accuracy = predict_species(iris)
         print(f"LogisticRegression predicts {accuracy:.1%} of the {len(route)} rows it was "
               f"trained on correctly; routing by the prediction")
+    route = route.tolist()  # NumPy strings to Python ones, once rather than per record
     ensure_topics(args.bootstrap_server, reset=args.reset_topics)
 
     producer = KafkaProducer(
@@ -79,8 +80,8 @@ def main(args):
     try:
         for row, species in zip(rows(iris, args.repeat), itertools.cycle(route)):
             if args.route_by == "prediction":
-                row["predicted"] = str(species)
-            topic, partition = partition_for(str(species), row["id"])
+                row["predicted"] = species
+            topic, partition = partition_for(species, row["id"])
             future = send(topic, key=row["id"], value=row, partition=partition)
             if args.summary:  # no per-record callback: large runs spend their time here
                 future.add_errback(report.failed_quietly)
