@@ -1,8 +1,12 @@
 """Larger runs: producer1.py --repeat and --summary, consumer.py --exit-at-end and --summary."""
 
+import json
+import re
+import subprocess
 import time
 
 from conftest import run_python
+from irislab.broker import jars_dir
 from test_lab import EXPECTED_HOME, SPECIES, landed
 
 
@@ -51,3 +55,31 @@ def test_exit_at_end_on_empty_topics_ends_at_once(kafka):
                         timeout=100)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "read 0 records, skipped 0 malformed"
+
+
+def stored_batches(kafka, topic, partition):
+    """The record batches of a partition as the broker stored them, listed by Apache Kafka's
+    own DumpLogSegments: (records in the batch, its compression codec, its bytes on disk)."""
+    segments = sorted(kafka.home.rglob(f"{topic}-{partition}/*.log"))
+    out = subprocess.run(["java", "-cp", str(jars_dir(kafka.mode) / "*"),
+                          "kafka.tools.DumpLogSegments", "--files", ",".join(map(str, segments))],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    return [(int(count), codec.lower(), int(size)) for count, size, codec in
+            re.findall(r"count: (\d+) .*? size: (\d+) .*?compresscodec: (\w+)", out)]
+
+
+def test_the_producer_stores_gzip_batches_of_many_records(kafka):
+    """The producer's throughput settings, seen on the broker's disk."""
+    result = run_python("producer1.py", "--reset-topics", "--repeat", "20", "--summary",
+                        "--bootstrap-server", kafka.bootstrap)
+    assert result.returncode == 0, result.stderr
+    records = landed(kafka.bootstrap)
+    json_bytes = sum(len(json.dumps(value)) for [(_, _, _, value)] in records.values())
+    batches = [batch for topic, partition in (("virginicasetosa", 0), ("virginicasetosa", 1),
+                                              ("versicolor", 0), ("versicolor", 1))
+               for batch in stored_batches(kafka, topic, partition)]
+    assert sum(count for count, _, _ in batches) == len(records) == 3000
+    assert {codec for _, codec, _ in batches} == {"gzip"}
+    assert len(batches) < 3000 / 10  # many records to a batch
+    # the same records take a fraction of the bytes their JSON alone would
+    assert sum(size for _, _, size in batches) < json_bytes / 3
