@@ -3,7 +3,8 @@
 Value: a UTF-8 JSON object, {"id": 0, "sepal_length": 5.1, ..., "species": "setosa"}
 (plus "predicted" when the producer routes by a model's prediction). Key: the id as text.
 Decoding never raises: a malformed value comes back as `Malformed(reason)`. It parses with
-orjson, which is as strict as the contract needs and five times faster than json.loads.
+orjson, which is as strict as the contract needs and five times faster than json.loads; a
+number too large for a double, anywhere in the value, makes it malformed.
 """
 
 import json
@@ -19,7 +20,7 @@ MEASUREMENTS = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 FIELDS = ("id", *MEASUREMENTS, "species")
 MAX_VALUE_BYTES = 64 * 1024  # an iris row is ~110 bytes; anything this big is not one
 MAX_CM = 1000.0              # no flower part is 10 m long: a bigger number is corrupt
-MAX_ID = 2**63 - 1           # a 64-bit id; JSON integers beyond 64 bits are refused anyway
+MAX_ID = 2**63 - 1           # a 64-bit id; orjson reads bigger integers as floats anyway
 
 
 class NumpyEncoder(json.JSONEncoder):
