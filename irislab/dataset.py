@@ -2,14 +2,13 @@
 
 import csv
 import importlib.util
-import math
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from irislab import LabError
-from irislab.codec import MEASUREMENTS
+from irislab.codec import MAX_CM, MEASUREMENTS
 from irislab.layout import SPECIES
 
 
@@ -62,7 +61,9 @@ def _species(label):
 
 def _length(text):
     x = float(text)
-    if not math.isfinite(x) or x < 0:
+    # the record contract's range (NaN fails it too): a row the consumers would refuse
+    # is refused here, before anything is sent
+    if not 0 <= x <= MAX_CM:
         raise ValueError(f"{text.strip()!r} is not a length in cm")
     return x
 

@@ -180,6 +180,8 @@ def test_a_wrong_address_is_a_one_line_error(request, command, address, message)
     (["5.1,3.5,1.4,0.2,Iris-rosa"], "line 1: unknown species 'Iris-rosa'"),
     (["5.1,-3.5,1.4,0.2,Iris-setosa"], "line 1: '-3.5' is not a length in cm"),
     (["5.1,nan,1.4,0.2,Iris-setosa"], "line 1: 'nan' is not a length in cm"),
+    (["5.1,3.5,1.4,0.2,Iris-setosa", "5.1,3.5,1400,0.2,Iris-setosa"],
+     "line 2: '1400' is not a length in cm"),
     ([], "has no iris rows"),
 ])
 def test_a_bad_csv_is_a_one_line_error_naming_the_line(tmp_path, unused_address, lines, error):
