@@ -7,9 +7,24 @@ reads these names instead of spelling topic names or partition numbers itself.
 VIRGINICA_SETOSA = "virginicasetosa"
 VERSICOLOR = "versicolor"
 
-# topic -> partition count; every topic has one replica (a single broker)
+# topic -> partition count, on one broker or many
 TOPIC_PARTITIONS = {VIRGINICA_SETOSA: 2, VERSICOLOR: 2}
-REPLICATION_FACTOR = 1
+
+
+def replication_factor(brokers):
+    """Copies of each partition on a cluster of `brokers`: one on a single broker, three
+    (Kafka's usual choice) from three brokers up."""
+    return min(brokers, 3)
+
+
+def min_insync_replicas(replicas):
+    """In-sync copies an acks=all write needs: all but one, so one broker may be down
+    while writes go on, and never fewer than one."""
+    return max(1, replicas - 1)
+
+
+# a single broker, as in the lab
+REPLICATION_FACTOR = replication_factor(1)
 
 SPECIES = ("setosa", "versicolor", "virginica")
 
