@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 from typing import NamedTuple
 
+import psutil
 import pytest
 
 from kafka import KafkaAdminClient
@@ -61,12 +62,8 @@ def run_python(*args, timeout=60, **kwargs):
 def live_processes_mentioning(text):
     """Pids of running (not zombie) processes whose command line contains text."""
     pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            cmdline = (proc / "cmdline").read_bytes()
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if text.encode() in cmdline and state != "Z":
-            pids.append(int(proc.name))
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        if (proc.info["status"] != psutil.STATUS_ZOMBIE
+                and any(text in arg for arg in proc.info["cmdline"] or ())):
+            pids.append(proc.pid)
     return pids

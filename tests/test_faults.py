@@ -82,7 +82,7 @@ def test_status_reports_a_crash_start_recovers_and_stop_is_safe_to_repeat(own_br
     time.sleep(0.5)
     status = run_python(*cli, "status", "--home", own_broker.home)
     assert status.returncode == 1 and status.stdout.startswith("crashed:")
-    assert "kafka pid" in status.stdout and "DEAD" in status.stdout
+    assert "kafka 1" in status.stdout and "DEAD" in status.stdout
     own_broker.start()  # stale pid files and survivors are cleaned up first
     status = run_python(*cli, "status", "--home", own_broker.home)
     assert status.returncode == 0 and status.stdout.startswith("running:")

@@ -1,0 +1,322 @@
+"""N local Kafka nodes run as one cluster: their ids and ports, the order they start in,
+when they are ready, and the state kept in one folder so that another command finds them.
+
+Node i has broker (and, in kraft mode, controller) id i and serves clients on
+127.0.0.1:port+i-1. zookeeper mode starts one ZooKeeper, then the Kafka 3.9 brokers; kraft
+mode starts Kafka 4.x nodes that are each broker and controller, all voters of one quorum,
+their storage formatted with one cluster id on first start.
+
+The folder (`home`) holds cluster.json while the cluster runs (mode, ports), one pid file
+and one log a process, the generated configs, and data/<mode>-<N>/: each layout keeps its
+own data, so a one-broker lab and a three-broker cluster never mix theirs.
+"""
+
+import json
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from irislab.broker import BrokerError
+from irislab.broker import configs
+from irislab.broker.configs import HOST, free_port, free_ports, port_is_free
+from irislab.broker.jars import MODES, ROOT, java, kafka_version
+from irislab.broker.nodes import Node
+
+DEFAULT_HOME = ROOT / "var" / "broker"
+MAX_BROKERS = 5
+
+
+class LocalCluster:
+    """`brokers` local Kafka nodes (1, the lab's single broker, by default) kept in `home`."""
+
+    def __init__(self, mode="zookeeper", port=9092, home=DEFAULT_HOME, brokers=1):
+        if mode not in MODES:
+            raise BrokerError(f"unknown mode {mode!r}: choose zookeeper or kraft")
+        if not 1 <= brokers <= MAX_BROKERS:
+            raise BrokerError(f"--brokers must be 1 to {MAX_BROKERS}, not {brokers}")
+        self.mode, self.port, self.brokers = mode, port, brokers
+        self.home = Path(home).resolve()
+        self.node_ids = range(1, brokers + 1)
+        self.data = self.home / "data" / f"{mode}-{brokers}"
+        self.zookeeper = Node(self.home, "zookeeper")
+        self.state_file = self.home / "cluster.json"
+
+    @classmethod
+    def running_in(cls, home=DEFAULT_HOME):
+        """The cluster whose state `home` holds (running or crashed), or None."""
+        try:
+            info = json.loads((Path(home) / "cluster.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return cls(info["mode"], info["port"], home, info["brokers"])
+
+    def address(self, node_id):
+        return f"{HOST}:{self.port + node_id - 1}"
+
+    @property
+    def bootstrap(self):
+        """The bootstrap list a client uses: every broker's address."""
+        return ",".join(self.address(i) for i in self.node_ids)
+
+    def kafka(self, node_id):
+        if node_id not in self.node_ids:
+            raise BrokerError(f"no node {node_id}: the cluster's nodes are "
+                              f"{', '.join(map(str, self.node_ids))}")
+        return Node(self.home, f"kafka-{node_id}")
+
+    def nodes(self):
+        """Every process of the cluster, in start order."""
+        kafkas = [self.kafka(i) for i in self.node_ids]
+        return [self.zookeeper, *kafkas] if self.mode == "zookeeper" else kafkas
+
+    # --- state
+
+    def _info(self):
+        try:
+            return json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def _pid_files(self):
+        """Processes with a pid file in home, whichever cluster left them."""
+        paths = sorted(self.home.glob("*.pid"), key=lambda p: (p.stem != "zookeeper", p.stem))
+        return [Node(self.home, path.stem) for path in paths]
+
+    def state(self):
+        """(status, info): status is 'running', 'stopped' or 'crashed' (a process died)."""
+        info, nodes = self._info(), self._pid_files()
+        if info is None and not nodes:
+            return "stopped", None
+        info = info or {}
+        info["alive"] = {node.name: node.alive() for node in nodes}
+        if nodes and all(info["alive"].values()):
+            return "running", info
+        return "crashed", info
+
+    def _same_layout(self, info):
+        return (info.get("mode"), info.get("brokers"), info.get("port")) == (
+            self.mode, self.brokers, self.port)
+
+    # --- start
+
+    def start(self, timeout=120):
+        """Start the cluster and wait until every broker answers. After a crash, a cluster of
+        the same layout starts only its dead processes, on their data."""
+        status, info = self.state()
+        if status == "running":
+            raise BrokerError(f"a cluster is already running from {self.home}: {info['mode']} "
+                              f"mode on {info['bootstrap']}; stop it first")
+        if status == "crashed" and self._same_layout(info):
+            self._start_nodes([n for n in self.nodes() if not info["alive"].get(n.name)],
+                              time.monotonic() + timeout)
+            return self
+        if status == "crashed":
+            self._stop_processes()  # whatever survived of another layout
+            self._clear_run_files()
+        busy = [i for i in self.node_ids if not port_is_free(self.port + i - 1)]
+        if busy:
+            raise BrokerError(f"port {self.port + busy[0] - 1} on {HOST} is already in use: "
+                              f"stop what listens there or pick another --port")
+        self._write_configs()
+        try:
+            if self.mode == "kraft":
+                self._format_storage()
+            self._start_nodes(self.nodes(), time.monotonic() + timeout)
+        except BaseException:
+            self._stop_processes()
+            self._clear_run_files()
+            raise
+        return self
+
+    def start_node(self, node_id, timeout=120):
+        """Start one node of this running cluster again, on its data."""
+        node = self.kafka(node_id)
+        if self._info() is None:
+            raise BrokerError(f"no cluster running from {self.home}: start it first")
+        if node.alive():
+            raise BrokerError(f"node {node_id} is already running (pid {node.pid})")
+        self._start_nodes([node], time.monotonic() + timeout)
+        return self
+
+    def _write_configs(self):
+        info = {"mode": self.mode, "version": kafka_version(self.mode), "brokers": self.brokers,
+                "port": self.port, "bootstrap": self.bootstrap, "data": str(self.data)}
+        config = self.home / "config"
+        if self.mode == "zookeeper":
+            info["zookeeper"] = zookeeper_port = free_port()
+            configs.write_zookeeper(config / "zookeeper.properties", self.data,
+                                    zookeeper_port)
+            extra = {"zookeeper_port": zookeeper_port}
+        else:
+            info["controllers"] = controller_ports = {i: free_port() for i in self.node_ids}
+            extra = {"controller_ports": controller_ports}
+        for i in self.node_ids:
+            configs.write_server(self.mode, self._config(i), i, self.port + i - 1,
+                                 self.data / f"kafka-{i}", self.brokers, **extra)
+        self.state_file.write_text(json.dumps(info, indent=1))
+
+    def _config(self, node_id):
+        return self.home / "config" / f"kafka-{node_id}.properties"
+
+    def _format_storage(self):
+        """Write meta.properties, with one cluster id, into each node's data folder (once)."""
+        metas = {i: self.data / f"kafka-{i}" / "meta.properties" for i in self.node_ids}
+        formatted = [meta for meta in metas.values() if meta.exists()]
+        cluster_id = (_property(formatted[0], "cluster.id") if formatted
+                      else configs.kraft_cluster_id())
+        runs = [subprocess.Popen(java(self.mode, "kafka.tools.StorageTool", "format",
+                                      "--cluster-id", cluster_id, "--config", self._config(i)),
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                for i, meta in metas.items() if not meta.exists()]
+        for run in runs:  # in parallel: each is a JVM start
+            output = run.communicate()[0]
+            if run.returncode != 0:
+                raise BrokerError("formatting KRaft storage failed:\n" + output.strip())
+
+    def _start_nodes(self, nodes, deadline):
+        """Spawn the nodes and wait until each answers. ZooKeeper first; the Kafka nodes all
+        at once, since a KRaft quorum forms only when a majority of its voters is up."""
+        kafkas = [n for n in nodes if n.name != "zookeeper"]
+        if len(kafkas) < len(nodes):
+            self.zookeeper.spawn(java(self.mode, "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+                                      self.home / "config" / "zookeeper.properties"))
+            zookeeper_port = self._info()["zookeeper"]
+            self._wait({self.zookeeper: lambda: _port_answers(zookeeper_port)}, deadline)
+        for node in kafkas:
+            self._spawn_kafka(node)
+        self._wait({node: self._answers(node) for node in kafkas}, deadline)
+
+    def _spawn_kafka(self, node):
+        node.spawn(java(self.mode, "kafka.Kafka", self._config(_node_id(node))))
+
+    def _answers(self, node):
+        node_id = _node_id(node)
+        return lambda: node_id in live_broker_ids(self.address(node_id))
+
+    def _wait(self, ready, deadline):
+        """Wait until ready[node]() is true for every node."""
+        pending = dict(ready)
+        while pending:
+            for node, answers in list(pending.items()):
+                if not node.alive():
+                    # In zookeeper mode a broker that crashed stays registered until its
+                    # session expires (zookeeper.session.timeout.ms): try again until then
+                    if "NodeExistsException" in node.tail(40) and time.monotonic() < deadline:
+                        self._spawn_kafka(node)
+                        continue
+                    raise BrokerError(f"{node.name} exited during start-up; last lines of "
+                                      f"{node.log_file}:\n{node.tail()}")
+                if answers():
+                    del pending[node]
+            if pending and time.monotonic() > deadline:
+                names = ", ".join(node.name for node in pending)
+                last = next(iter(pending))
+                raise BrokerError(f"{names} did not become ready in time; last lines of "
+                                  f"{last.log_file}:\n{last.tail()}")
+            time.sleep(0.3)
+
+    # --- stop, kill
+
+    def stop(self, timeout=60):
+        """Stop every process a pid file names; returns False if nothing was running."""
+        status, _ = self.state()
+        stopped = self._stop_processes(timeout)
+        self._clear_run_files()
+        return status != "stopped" and stopped
+
+    def _stop_processes(self, timeout=60):
+        # Kafka first, all at once (one by one, each would move its leaderships to the
+        # next to go); then ZooKeeper, which a Kafka 3.9 broker's clean shutdown still needs.
+        nodes = self._pid_files()
+        kafkas = [n for n in nodes if n.name != "zookeeper"]
+        procs = [n.process() for n in kafkas]
+        for proc in filter(None, procs):
+            proc.terminate()
+        stopped = [n.stop(timeout) for n in kafkas]  # waits, and kills what hangs
+        stopped += [n.stop(timeout) for n in nodes if n.name == "zookeeper"]
+        return any(stopped) or any(procs)
+
+    def _clear_run_files(self):
+        for node in self._pid_files():
+            node.clear()
+        self.state_file.unlink(missing_ok=True)
+
+    def kill(self, node_id=1):
+        """SIGKILL one Kafka node, as a crash would; its pid file stays, so status says so."""
+        if not self.kafka(node_id).kill():
+            raise BrokerError(f"node {node_id} is not running")
+
+    def describe(self, controller=None):
+        """(status, text) for `status`: every process, its address, pid and whether it is
+        alive; `controller`, if known, is marked."""
+        status, info = self.state()
+        if status == "stopped":
+            return status, f"no broker running from {self.home}"
+        lines = [f"{status}: Apache Kafka {info.get('version', '?')} in {info.get('mode', '?')} "
+                 f"mode on {info.get('bootstrap', '?')}; data in {info.get('data', self.home)}"]
+        for node in self._pid_files():
+            alive = "alive" if info["alive"][node.name] else "DEAD"
+            if node.name == "zookeeper":
+                where = f"{HOST}:{info.get('zookeeper', '?')}"
+            else:
+                node_id = _node_id(node)
+                where = self.address(node_id)
+                if node_id == controller:
+                    alive += "  controller"
+            label = node.name.replace("-", " ")
+            lines.append(f"  {label:<10} {where:<16} pid {node.pid:<8} {alive}")
+        for node in self._pid_files():
+            if not info["alive"][node.name]:
+                lines.append(f"last lines of {node.log_file}:\n{node.tail(5)}")
+        return status, "\n".join(lines)
+
+
+def _node_id(node):
+    return int(node.name.split("-")[1])
+
+
+def _property(path, key):
+    for line in path.read_text().splitlines():
+        if line.startswith(key + "="):
+            return line.split("=", 1)[1]
+    raise BrokerError(f"{path} has no {key}")
+
+
+def _port_answers(port):
+    try:
+        with socket.create_connection((HOST, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def live_broker_ids(bootstrap, timeout_ms=2000):
+    """The ids of the brokers the cluster reports alive, asked at `bootstrap`; empty if
+    nothing answers there."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=timeout_ms,
+                                 request_timeout_ms=timeout_ms)
+    except KafkaError:
+        return set()
+    try:
+        return {b["broker_id"] for b in admin.describe_cluster()["brokers"]}
+    except KafkaError:
+        return set()
+    finally:
+        admin.close()
+
+
+@contextmanager
+def local_broker(mode="zookeeper", home=DEFAULT_HOME, port=None, brokers=1):
+    """Start a broker, or a cluster of `brokers` (on free ports unless `port` is given),
+    yield its bootstrap list, stop it on exit."""
+    cluster = LocalCluster(mode, port or free_ports(brokers), home, brokers).start()
+    try:
+        yield cluster.bootstrap
+    finally:
+        cluster.stop()
+

@@ -1,0 +1,79 @@
+"""Ports, ids and the properties files each node runs with, written from config/ templates.
+
+The templates are Apache Kafka's own kind of file; the ${placeholders} in them are filled in
+here: ports, node ids, folders, the controller quorum and the replication the cluster's size
+allows (irislab.layout).
+"""
+
+import base64
+import socket
+import string
+import uuid
+
+from irislab.broker import BrokerError
+from irislab.broker.jars import CONFIG, MODES
+from irislab.layout import min_insync_replicas, replication_factor
+
+HOST = "127.0.0.1"
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def free_ports(count):
+    """The first of `count` consecutive ports on 127.0.0.1 that nothing listens on."""
+    for _ in range(100):
+        first = free_port()
+        if first + count <= 65536 and all(port_is_free(first + i) for i in range(count)):
+            return first
+    raise BrokerError(f"found no {count} consecutive free ports on {HOST}")
+
+
+def port_is_free(port):
+    with socket.socket() as s:
+        # as a server binds: connections of an earlier broker left in TIME_WAIT don't count
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def kraft_cluster_id():
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding. Like Kafka's
+    own Uuid.randomUuid, never one that starts with "-", which a command line takes for
+    an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
+def write(template, path, **values):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(string.Template((CONFIG / template).read_text()).substitute(values))
+    return path
+
+
+def write_zookeeper(path, data_dir, port):
+    return write("zookeeper.properties", path, data_dir=data_dir, zookeeper_port=port)
+
+
+def write_server(mode, path, node_id, port, data_dir, brokers, zookeeper_port=None,
+                 controller_ports=None):
+    """One node's server.properties. controller_ports (kraft): node id -> its controller
+    port, every node being one voter of the quorum."""
+    replicas = replication_factor(brokers)
+    values = {"node_id": node_id, "port": port, "data_dir": data_dir,
+              "replication_factor": replicas, "min_insync": min_insync_replicas(replicas)}
+    if mode == "zookeeper":
+        values["zookeeper_port"] = zookeeper_port
+    else:
+        values["controller_port"] = controller_ports[node_id]
+        values["quorum_voters"] = ",".join(f"{i}@{HOST}:{p}" for i, p in controller_ports.items())
+    return write(MODES[mode]["server"], path, **values)

@@ -1,0 +1,62 @@
+"""Which Apache Kafka each mode runs, its jars from Maven Central, and the java command.
+
+The jars come once (see broker/*/pom.xml) into broker/jars/<mode>; later starts reuse them
+and work offline.
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from irislab.broker import BrokerError
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "config"
+HEAP = "-Xmx512m"
+
+# mode -> the POM that pins its Kafka version, its server.properties template, how it logs
+MODES = {
+    "zookeeper": {"pom": ROOT / "broker" / "kafka-3.9" / "pom.xml",
+                  "server": "server-zookeeper.properties",
+                  "logging": "-Dlog4j.configuration=file:" + str(CONFIG / "log4j.properties")},
+    "kraft": {"pom": ROOT / "broker" / "kafka-4" / "pom.xml",
+              "server": "server-kraft.properties",
+              "logging": "-Dlog4j2.configurationFile=" + str(CONFIG / "log4j2.properties")},
+}
+
+
+def kafka_version(mode):
+    """The Kafka version the mode's POM pins."""
+    pom = MODES[mode]["pom"].read_text()
+    return re.search(r"<kafka\.version>(.+?)</kafka\.version>", pom).group(1)
+
+
+def jars_dir(mode):
+    return ROOT / "broker" / "jars" / mode
+
+
+def fetch_jars(mode):
+    """Copy the mode's jars from Maven Central into broker/jars/<mode>, once."""
+    folder = jars_dir(mode)
+    done = folder / ".complete"
+    if done.exists() and done.read_text() == kafka_version(mode):
+        return folder
+    print(f"Fetching Apache Kafka {kafka_version(mode)} jars with Maven into {folder} ...",
+          file=sys.stderr)
+    try:
+        result = subprocess.run(["mvn", "-B", "-f", str(MODES[mode]["pom"]),
+                                 "dependency:copy-dependencies"], capture_output=True, text=True)
+    except OSError as e:
+        raise BrokerError(f"could not run Maven to fetch the Kafka jars: {e}") from None
+    if result.returncode != 0:
+        raise BrokerError("Maven could not fetch the Kafka jars:\n"
+                          + "\n".join(result.stdout.splitlines()[-15:]))
+    done.write_text(kafka_version(mode))
+    return folder
+
+
+def java(mode, main, *args):
+    """The command line that runs a Kafka (or ZooKeeper) main class from the mode's jars."""
+    return ["java", HEAP, "-Djava.awt.headless=true", MODES[mode]["logging"],
+            "-cp", str(fetch_jars(mode) / "*"), main, *map(str, args)]

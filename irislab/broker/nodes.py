@@ -1,0 +1,97 @@
+"""One JVM process of the cluster (ZooKeeper, or Kafka node i): spawn it, ask whether it is
+alive, stop it, kill it. psutil answers every process question, so this works on Linux,
+macOS and Windows alike; the pid is kept in a file so that another command can find it.
+"""
+
+import subprocess
+from pathlib import Path
+
+import psutil
+
+
+class Node:
+    """A process named `name` ("zookeeper", "kafka-1", ...) run from the folder `home`:
+    its pid in home/<name>.pid, its output in home/logs/<name>.log."""
+
+    def __init__(self, home, name):
+        self.home, self.name = Path(home), name
+        self.pid_file = self.home / f"{name}.pid"
+        self.log_file = self.home / "logs" / f"{name}.log"
+
+    def __repr__(self):
+        return f"Node({self.name!r}, pid={self.pid})"
+
+    @property
+    def pid(self):
+        try:
+            return int(self.pid_file.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def spawn(self, command):
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "ab") as log:
+            # a session of its own: Ctrl-C in the starting terminal does not reach it
+            proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, cwd=self.home,
+                                    start_new_session=True)
+        self.pid_file.write_text(str(proc.pid))
+
+    def process(self):
+        """Our live process, or None: a pid that has gone, become a zombie, or been reused
+        by a process that is not ours (its command line does not name our folder)."""
+        if self.pid is None:
+            return None
+        try:
+            proc = psutil.Process(self.pid)
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                try:
+                    proc.wait(timeout=0)  # reap it if it is our child
+                except psutil.Error:
+                    pass
+                return None
+            if not any(str(self.home) in arg for arg in proc.cmdline()):
+                return None
+            return proc
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.TimeoutExpired):
+            return None
+
+    def alive(self):
+        return self.process() is not None
+
+    def stop(self, timeout=60):
+        """Ask the process to shut down cleanly (SIGTERM), kill it after `timeout` s.
+        Returns False if it was not running."""
+        proc = self.process()
+        if proc is None:
+            return False
+        try:
+            proc.terminate()
+            proc.wait(timeout)
+        except psutil.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        except psutil.NoSuchProcess:
+            pass
+        return True
+
+    def kill(self):
+        """SIGKILL, as a crash would: no clean shutdown, the pid file stays."""
+        proc = self.process()
+        if proc is None:
+            return False
+        proc.kill()
+        try:
+            proc.wait(10)
+        except (psutil.TimeoutExpired, psutil.NoSuchProcess):
+            pass
+        return True
+
+    def clear(self):
+        self.pid_file.unlink(missing_ok=True)
+
+    def tail(self, lines=15):
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
