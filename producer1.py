@@ -20,9 +20,10 @@ import time
 from collections import Counter
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaTimeoutError
 
 from irislab import LabError, cli
-from irislab.admin import ensure_topics
+from irislab.admin import diagnose, ensure_topics
 from irislab.codec import KeySerializer, ValueSerializer
 from irislab.dataset import load_iris, rows
 from irislab.layout import partition_for
@@ -78,6 +79,9 @@ def main(args):
     producer = KafkaProducer(
         bootstrap_servers=args.bootstrap_server,
         key_serializer=KeySerializer(), value_serializer=ValueSerializer(),
+        # kafka-python wants the delivery timeout above linger + one request's timeout
+        delivery_timeout_ms=args.delivery_timeout_ms,
+        request_timeout_ms=min(30000, args.delivery_timeout_ms - PRODUCER_SETTINGS["linger_ms"] - 1),
         **PRODUCER_SETTINGS, **cli.CLIENT_SETTINGS,
     )
     report = DeliveryReport()
@@ -107,16 +111,37 @@ def main(args):
         print(f"interrupted after sending {sent} of {total} records; "
               "waiting for their deliveries", file=sys.stderr)
     finally:
-        producer.flush()
-        producer.close()
+        # the last record sent is confirmed or refused within the delivery timeout
+        settle(producer, time.monotonic() + args.delivery_timeout_ms / 1000 + 1)
 
     per_partition = ", ".join(f"{t}[{p}] {n}" for (t, p), n in sorted(sent_to.items()))
     print(f"delivered {sent - len(report.failed)} of {sent} records sent"
           + (f" ({per_partition})" if not report.failed else ""))
     if report.failed:
+        # the client's errors say what it saw (often only a timeout); the cluster says why
+        why = diagnose(args.bootstrap_server, sent_to)
         raise LabError(f"{len(report.failed)} of {sent} records were not delivered "
-                       f"(first error: {report.failed[0]})")
+                       f"(first error: {report.failed[0]})" + (f"; the cluster: {why}" if why else ""))
     return 130 if interrupted else 0
+
+
+def settle(producer, deadline):
+    """Wait until the brokers have confirmed or refused every record sent. kafka-python can
+    leave a record unsettled past its delivery timeout (a batch for a leader that is down);
+    at the deadline the producer is closed by force, which fails what is left: it counts
+    as not delivered."""
+    while True:
+        try:
+            # flush's timeout is per batch, so wait in short steps to keep to the deadline
+            producer.flush(timeout=0.5)
+            break
+        except KafkaTimeoutError:
+            if time.monotonic() > deadline:
+                # close() would flush again first; only its sender thread can abort the rest
+                producer._sender.force_close()
+                producer._sender.join()
+                break
+    producer.close()
 
 
 def non_negative_seconds(text):
@@ -129,6 +154,12 @@ def non_negative_seconds(text):
     return seconds
 
 
+def milliseconds_from_1000(text):
+    if not text.isdigit() or int(text) < 1000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of milliseconds >= 1000")
+    return int(text)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Stream the iris data set into Kafka.")
     cli.add_bootstrap_argument(parser)
@@ -139,6 +170,9 @@ def parse_args(argv=None):
                              "(pass * 150 + row) (default: 1)")
     parser.add_argument("--summary", action="store_true",
                         help="no line per record: progress on stderr and the totals")
+    parser.add_argument("--delivery-timeout-ms", type=milliseconds_from_1000, default=120000,
+                        help="give up on a record the brokers have not confirmed this long "
+                             "after it was sent, retries included (default: 120000)")
     parser.add_argument("--csv", help="read a UCI-style iris.csv instead of "
                                       "scikit-learn's bundled copy")
     parser.add_argument("--reset-topics", action="store_true",

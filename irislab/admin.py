@@ -1,9 +1,14 @@
-"""Make sure the lab's topics exist with the layout's partition counts.
+"""Make sure the lab's topics exist with the layout's partition counts, and show where
+their partitions live.
 
-    python -m irislab.admin [--reset] [--bootstrap-server HOST:PORT]
+    python -m irislab.admin [--reset] [--bootstrap-server HOST:PORT[,HOST:PORT...]]
+    python -m irislab.admin --describe
 
 A topic that exists with another partition count is an error, raised before anything
-is sent: records would otherwise land on partitions no consumer role reads.
+is sent: records would otherwise land on partitions no consumer role reads. Topics are
+created replicated as the cluster's size allows (irislab.layout.replication_factor).
+--describe prints, like kafka-topics --describe, each lab partition's leader, replicas
+and in-sync replicas, the live brokers and the controller.
 """
 
 import argparse
@@ -11,44 +16,65 @@ import sys
 import time
 
 from kafka import KafkaAdminClient
-from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.protocol.api_key import ApiKey
 
 from irislab import LabError, cli
-from irislab.layout import REPLICATION_FACTOR, TOPIC_PARTITIONS
+from irislab.layout import TOPIC_PARTITIONS, min_insync_replicas, replication_factor
 
 
 class LayoutError(LabError):
     """A lab topic exists with the wrong number of partitions."""
 
 
-def connect(bootstrap):
+def connect(bootstrap, timeout_ms=cli.CONNECT_MS):
     cli.check_resolves(bootstrap)
     try:
-        return KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=cli.CONNECT_MS,
-                                request_timeout_ms=cli.CONNECT_MS)
+        return KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=timeout_ms,
+                                request_timeout_ms=timeout_ms)
     except KafkaTimeoutError:
         raise cli.unreachable(bootstrap) from None
 
 
+def ask(request, *args, attempts=5, **kwargs):
+    """admin.request(...), tried again when it failed for a broker being down: kafka-python
+    sends an admin request to a broker it picks at random, and on a cluster with a broker
+    down that one may be it (the next try avoids it)."""
+    for attempt in range(attempts):
+        try:
+            return request(*args, **kwargs)
+        except KafkaError as e:
+            if not e.retriable or attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
+
+
+def lab_topics(admin):
+    """Lab topic -> its partitions (as describe_topics gives them), for those that exist."""
+    return {t["name"]: sorted(t["partitions"], key=lambda p: p["partition_index"])
+            for t in ask(admin.describe_topics, list(TOPIC_PARTITIONS)) if t["error_code"] == 0}
+
+
 def partition_counts(admin):
     """Lab topic -> its partition count, for those that exist."""
-    return {t["name"]: len(t["partitions"]) for t in admin.describe_topics(list(TOPIC_PARTITIONS))
-            if t["error_code"] == 0}
+    return {topic: len(partitions) for topic, partitions in lab_topics(admin).items()}
 
 
 def ensure_topics(bootstrap, reset=False):
     """Create the lab's topics if missing (after deleting them, with reset); check the rest.
-    Returns the topics it created."""
+    Returns topic -> (its replication factor, "created" or "exists")."""
     with connect(bootstrap) as admin:
         if reset:
             delete_topics(admin)
-        existing = partition_counts(admin)
-        check_layout(existing)
+        existing = lab_topics(admin)
+        check_layout({topic: len(partitions) for topic, partitions in existing.items()})
         missing = [topic for topic in TOPIC_PARTITIONS if topic not in existing]
         if missing:
-            create_topics(admin, missing)
+            replicas = replication_factor(len(ask(admin.describe_cluster)["brokers"]))
+            create_topics(admin, missing, replicas)
             check_layout(partition_counts(admin))  # another client may have won a creation race
-        return missing
+    return {topic: (replicas, "created") if topic in missing
+            else (len(existing[topic][0]["replica_nodes"]), "exists") for topic in TOPIC_PARTITIONS}
 
 
 def check_layout(counts):
@@ -59,12 +85,15 @@ def check_layout(counts):
                 f"delete it (producer1.py --reset-topics) and run again")
 
 
-def create_topics(admin, topics, timeout=30):
-    spec = {t: {"num_partitions": TOPIC_PARTITIONS[t], "replication_factor": REPLICATION_FACTOR}
-            for t in topics}
+def create_topics(admin, topics, replicas, timeout=30):
+    # min.insync.replicas: an acks=all write needs that many copies, so one broker may be
+    # down while writes go on, and a write only one broker would hold is refused
+    configs = {"min.insync.replicas": str(min_insync_replicas(replicas))}
+    spec = {t: {"num_partitions": TOPIC_PARTITIONS[t], "replication_factor": replicas,
+                "configs": configs} for t in topics}
     deadline = time.monotonic() + timeout
     while True:
-        result = admin.create_topics(spec, raise_errors=False)
+        result = ask(admin.create_topics, spec, raise_errors=False)
         # TopicAlreadyExists: someone else created it, or a deletion is still finishing
         pending = [t["name"] for t in result["topics"]
                    if t["error_code"] == TopicAlreadyExistsError.errno]
@@ -84,7 +113,7 @@ def delete_topics(admin, timeout=30):
     present = list(partition_counts(admin))
     if not present:
         return
-    admin.delete_topics(present)
+    ask(admin.delete_topics, present)
     deadline = time.monotonic() + timeout
     while partition_counts(admin):
         if time.monotonic() > deadline:
@@ -92,16 +121,95 @@ def delete_topics(admin, timeout=30):
         time.sleep(0.3)
 
 
+def describe_controller(bootstrap, timeout_ms=3000):
+    """(controller id, how it was chosen), as the cluster reports it. KRaft: the leader of
+    the controller quorum (DescribeQuorum); ZooKeeper mode: the broker ZooKeeper elected."""
+    with connect(bootstrap, timeout_ms) as admin:
+        return _controller(admin)
+
+
+def _controller(admin):
+    if ApiKey.DescribeQuorum not in admin.api_versions():  # Kafka 3.9 in ZooKeeper mode
+        return ask(admin.describe_cluster)["controller_id"], "the broker elected through ZooKeeper"
+    try:
+        [quorum] = ask(admin.describe_metadata_quorum)["topics"][0]["partitions"]
+    except KafkaError as e:
+        return -1, f"the KRaft controller quorum has no leader that answers: {e}"
+    voters = ", ".join(str(v["replica_id"]) for v in quorum["current_voters"])
+    return quorum["leader_id"], (f"leader of the KRaft controller quorum; voters {voters}; "
+                                 f"epoch {quorum['leader_epoch']}")
+
+
+def describe(bootstrap):
+    """The lab's partitions (leader, replicas, in-sync replicas), the live brokers and the
+    controller, as lines of text in kafka-topics --describe's shape."""
+    def ids(nodes):
+        return ",".join(map(str, nodes)) or "-"
+    with connect(bootstrap) as admin:
+        topics = lab_topics(admin)
+        brokers = sorted(ask(admin.describe_cluster)["brokers"], key=lambda b: b["broker_id"])
+        controller, how = _controller(admin)
+    lines = []
+    for topic in TOPIC_PARTITIONS:
+        if topic not in topics:
+            lines.append(f"Topic: {topic}\t(does not exist: python -m irislab.admin creates it)")
+        for p in topics.get(topic, ()):
+            leader = p["leader_id"] if p["leader_id"] >= 0 else "none"
+            lines.append(f"Topic: {topic}\tPartition: {p['partition_index']}\tLeader: {leader}\t"
+                         f"Replicas: {ids(p['replica_nodes'])}\tIsr: {ids(p['isr_nodes'])}")
+    lines.append("Brokers alive: " + ", ".join(f"{b['broker_id']} ({b['host']}:{b['port']})"
+                                               for b in brokers))
+    lines.append(f"Controller: {controller if controller >= 0 else 'none'} ({how})")
+    return "\n".join(lines)
+
+
+def diagnose(bootstrap, partitions):
+    """Why acks=all writes to these (topic, partition)s cannot succeed now, in the lab's
+    words, as one line; empty if the cluster shows no reason."""
+    try:
+        with connect(bootstrap, timeout_ms=3000) as admin:
+            topics = lab_topics(admin)
+            live = {b["broker_id"] for b in ask(admin.describe_cluster)["brokers"]}
+            controller, how = _controller(admin)
+    except (LabError, KafkaError) as e:
+        return f"no broker answers to say why ({e})"
+    no_leader, too_few = [], []
+    for topic, partition in sorted(partitions):
+        described = topics.get(topic, [])
+        if partition >= len(described):
+            continue
+        p = described[partition]
+        isr, replicas = [b for b in p["isr_nodes"] if b in live], p["replica_nodes"]
+        need = min_insync_replicas(len(replicas))
+        if p["leader_id"] not in live:
+            no_leader.append(f"{topic}[{partition}]")
+        elif len(isr) < need:
+            too_few.append(f"{topic}[{partition}] {len(isr)}/{len(replicas)} in sync "
+                           f"(min.insync.replicas {need})")
+    reasons = [] if controller >= 0 else [f"no controller ({how})"]
+    if no_leader:
+        reasons.append("no live leader for " + ", ".join(no_leader))
+    if too_few:
+        reasons.append("not enough in-sync replicas: " + ", ".join(too_few))
+    return "; ".join(reasons)
+
+
 def main(args):
-    created = ensure_topics(args.bootstrap_server, reset=args.reset)
-    for topic, count in TOPIC_PARTITIONS.items():
-        state = "created" if topic in created else "exists"
-        print(f"{topic}: {count} partitions, replication factor {REPLICATION_FACTOR} ({state})")
+    if args.describe:
+        print(describe(args.bootstrap_server))
+        return 0
+    for topic, (replicas, state) in ensure_topics(args.bootstrap_server, args.reset).items():
+        print(f"{topic}: {TOPIC_PARTITIONS[topic]} partitions, replication factor {replicas} "
+              f"({state})")
     return 0
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m irislab.admin", description=__doc__.split("\n")[0])
-    parser.add_argument("--reset", action="store_true", help="delete and recreate the lab's topics")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--reset", action="store_true", help="delete and recreate the lab's topics")
+    action.add_argument("--describe", action="store_true",
+                        help="show each lab partition's leader, replicas and in-sync replicas, "
+                             "the live brokers and the controller")
     cli.add_bootstrap_argument(parser)
     sys.exit(cli.run(main, parser.parse_args(), parser.prog))

@@ -5,6 +5,7 @@ the broker address, quiet client logs, and one-line errors with the documented e
 import argparse
 import logging
 import os
+import re
 import socket
 import sys
 
@@ -20,12 +21,20 @@ CONNECT_MS = 8000
 CLIENT_SETTINGS = {"reconnect_backoff_max_ms": 1000}
 
 
+# a host name, an IPv4 address, or an IPv6 address in brackets
+HOST_NAME = re.compile(r"[\w.-]+|\[[0-9a-fA-F:.]+\]")
+
+
 def bootstrap_address(text):
-    """argparse type for HOST:PORT."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
-    return text
+    """argparse type for HOST:PORT, or a comma-separated list of them (any of a cluster's
+    brokers will do to start with; the client then learns the others from it)."""
+    for address in text.split(","):
+        host, sep, port = address.strip().rpartition(":")
+        if (not sep or not HOST_NAME.fullmatch(host) or not port.isdigit()
+                or not 0 < int(port) < 65536):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not HOST:PORT or a comma-separated list of them")
+    return ",".join(address.strip() for address in text.split(","))
 
 
 def positive_int(text):
@@ -38,16 +47,17 @@ def positive_int(text):
 def add_bootstrap_argument(parser):
     parser.add_argument("--bootstrap-server", type=bootstrap_address,
                         default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
-                        help="the broker, HOST:PORT (default: $KAFKA_BOOTSTRAP_SERVERS, "
-                             "else localhost:9092)")
+                        help="the broker, HOST:PORT, or a cluster's brokers, HOST:PORT,HOST:PORT,... "
+                             "(default: $KAFKA_BOOTSTRAP_SERVERS, else localhost:9092)")
 
 
 def check_resolves(bootstrap):
-    host, _, port = bootstrap.rpartition(":")
-    try:
-        socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise LabError(f"cannot resolve the broker's host name {host!r} ({bootstrap})") from None
+    for address in bootstrap.split(","):
+        host, _, port = address.rpartition(":")
+        try:
+            socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+        except socket.gaierror:
+            raise LabError(f"cannot resolve the broker's host name {host!r} ({address})") from None
 
 
 def unreachable(bootstrap):
