@@ -44,6 +44,8 @@ class Setup(NamedTuple):
 SETUPS = {
     "zookeeper": Setup(None, "zookeeper", ("kafka",), "topics", "localhost:9092"),
     "kraft": Setup("kraft", None, ("kafka-kraft",), "topics-kraft", "localhost:9092"),
+    "cluster": Setup("cluster", "zookeeper-cluster", ("kafka-1", "kafka-2", "kafka-3"),
+                     "topics-cluster", "localhost:9092,localhost:9093,localhost:9094"),
 }
 PROFILES = [setup.profile for setup in SETUPS.values()]
 
@@ -165,7 +167,7 @@ def test_a_plain_up_starts_zookeeper_a_broker_and_the_topics_service():
     assert set(services(SETUPS["zookeeper"])) == SETUPS["zookeeper"].services
 
 
-@pytest.mark.parametrize("setup", ["kraft"])
+@pytest.mark.parametrize("setup", ["kraft", "cluster"])
 def test_each_profile_adds_only_its_own_services(setup):
     setup = SETUPS[setup]
     added = set(services(setup)) - set(services(SETUPS["zookeeper"]))
@@ -212,7 +214,7 @@ def test_no_service_publishes_zookeeper(profile):
             assert 2181 not in (port["target"], int(port["published"])), name
 
 
-@pytest.mark.parametrize("setup", ["zookeeper"])
+@pytest.mark.parametrize("setup", ["zookeeper", "cluster"])
 def test_the_brokers_reach_their_setups_own_zookeeper_over_the_compose_network(setup):
     setup = SETUPS[setup]
     zookeeper = services(setup)[setup.zookeeper]
@@ -331,6 +333,12 @@ def test_each_broker_hands_out_partitions_without_a_rebalance_delay(setup):
             "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS") == "0", name
 
 
+def test_the_cluster_brokers_have_ids_1_2_3():
+    setup = SETUPS["cluster"]
+    ids = [environment(services(setup)[name])["KAFKA_BROKER_ID"] for name in setup.brokers]
+    assert ids == ["1", "2", "3"]
+
+
 def test_the_kraft_broker_is_its_own_controller():
     env = environment(services(SETUPS["kraft"])["kafka-kraft"])
     assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
@@ -349,7 +357,8 @@ def every_service():
 def test_the_confluent_images_ship_the_kafka_of_the_zookeeper_pom():
     confluent = {name: image_tag(service) for name, service in every_service().items()
                  if image_tag(service)[0].startswith("confluentinc/")}
-    assert set(confluent) == {"zookeeper", "kafka", "topics"}
+    expected = {"zookeeper", "kafka", "topics", *SETUPS["cluster"].services}
+    assert set(confluent) == expected
     [tag] = {tag for _, tag in confluent.values()}
     assert {image for image, _ in confluent.values()} == \
         {"confluentinc/cp-zookeeper", "confluentinc/cp-kafka"}
