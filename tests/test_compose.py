@@ -46,6 +46,9 @@ SETUPS = {
     "kraft": Setup("kraft", None, ("kafka-kraft",), "topics-kraft", "localhost:9092"),
     "cluster": Setup("cluster", "zookeeper-cluster", ("kafka-1", "kafka-2", "kafka-3"),
                      "topics-cluster", "localhost:9092,localhost:9093,localhost:9094"),
+    "kraft-cluster": Setup("kraft-cluster", None,
+                           ("kafka-kraft-1", "kafka-kraft-2", "kafka-kraft-3"),
+                           "topics-kraft-cluster", "localhost:9092,localhost:9093,localhost:9094"),
 }
 PROFILES = [setup.profile for setup in SETUPS.values()]
 
@@ -111,6 +114,17 @@ def internal_addresses(service):
             if not address.startswith("localhost:")}
 
 
+def broker_id(service):
+    env = environment(service)
+    return int(env.get("KAFKA_BROKER_ID") or env["KAFKA_NODE_ID"])  # ZooKeeper mode or KRaft
+
+
+def voter(service):
+    """A KRaft node as KAFKA_CONTROLLER_QUORUM_VOTERS names it: id@host:controller port."""
+    port = listeners(service, "KAFKA_LISTENERS")["CONTROLLER"].rsplit(":", 1)[1]
+    return f"{environment(service)['KAFKA_NODE_ID']}@{service['hostname']}:{port}"
+
+
 def image_tag(service):
     name, tag = service["image"].rsplit(":", 1)
     return name, tag
@@ -167,7 +181,7 @@ def test_a_plain_up_starts_zookeeper_a_broker_and_the_topics_service():
     assert set(services(SETUPS["zookeeper"])) == SETUPS["zookeeper"].services
 
 
-@pytest.mark.parametrize("setup", ["kraft", "cluster"])
+@pytest.mark.parametrize("setup", [name for name, setup in SETUPS.items() if setup.profile])
 def test_each_profile_adds_only_its_own_services(setup):
     setup = SETUPS[setup]
     added = set(services(setup)) - set(services(SETUPS["zookeeper"]))
@@ -333,17 +347,24 @@ def test_each_broker_hands_out_partitions_without_a_rebalance_delay(setup):
             "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS") == "0", name
 
 
-def test_the_cluster_brokers_have_ids_1_2_3():
-    setup = SETUPS["cluster"]
-    ids = [environment(services(setup)[name])["KAFKA_BROKER_ID"] for name in setup.brokers]
-    assert ids == ["1", "2", "3"]
+@pytest.mark.parametrize("setup", SETUPS)
+def test_each_setups_brokers_are_numbered_1_to_n(setup):
+    setup = SETUPS[setup]
+    ids = [broker_id(services(setup)[name]) for name in setup.brokers]
+    assert ids == list(range(1, len(setup.brokers) + 1))
 
 
-def test_the_kraft_broker_is_its_own_controller():
-    env = environment(services(SETUPS["kraft"])["kafka-kraft"])
-    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
-    voters = env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
-    assert [voter.split("@")[0] for voter in voters] == [env["KAFKA_NODE_ID"]]
+@pytest.mark.parametrize("setup", [name for name, setup in SETUPS.items() if not setup.zookeeper])
+def test_each_kraft_node_is_a_broker_and_a_voter_of_one_quorum(setup):
+    setup = SETUPS[setup]
+    nodes = [services(setup)[name] for name in setup.brokers]
+    every_node = {voter(node) for node in nodes}
+    for node in nodes:
+        env = environment(node)
+        assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+        assert set(env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")) == every_node
+    # nodes formatted with different cluster ids refuse to form one cluster
+    assert len({environment(node).get("CLUSTER_ID") for node in nodes}) == 1
 
 
 # --- versions
@@ -370,5 +391,5 @@ def test_the_confluent_images_ship_the_kafka_of_the_zookeeper_pom():
 def test_the_apache_image_tag_is_the_kafka_of_the_kraft_pom():
     apache = {name: image_tag(service) for name, service in every_service().items()
               if image_tag(service)[0] == "apache/kafka"}
-    assert set(apache) == SETUPS["kraft"].services
+    assert set(apache) == SETUPS["kraft"].services | SETUPS["kraft-cluster"].services
     assert set(apache.values()) == {("apache/kafka", kafka_version("kraft"))}
