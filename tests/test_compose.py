@@ -75,9 +75,9 @@ def profile_args(profile):
 
 
 @functools.cache
-def resolved(profile, *services):
+def resolved(profile, *names):
     """The model `docker compose [--profile P] up [SERVICE...]` would run."""
-    run = docker_compose(*profile_args(profile), "config", "--format", "json", *services)
+    run = docker_compose(*profile_args(profile), "config", "--format", "json", *names)
     assert run.returncode == 0, f"Docker Compose rejects the file:\n{run.stderr}"
     return json.loads(run.stdout)
 
@@ -136,9 +136,8 @@ def created_topics(service):
     created = {}
     for line in service["command"][-1].splitlines():
         words = shlex.split(line)
-        if not words or not Path(words[0]).name.startswith("kafka-topics"):
-            continue
-        if "--create" not in words:
+        if not words or not Path(words[0]).name.startswith("kafka-topics") \
+                or "--create" not in words:
             continue
         option = dict(zip(words, words[1:]))
         configs = dict(words[i + 1].split("=", 1) for i, word in enumerate(words)
