@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MODE ?= zookeeper
 
-.PHONY: venv jars demo test bench bench-smoke broker-up broker-down broker-status clean
+.PHONY: venv jars demo cluster-demo test bench bench-smoke broker-up broker-down broker-status clean
 
 venv: $(VENV)/.installed
 
@@ -23,6 +23,11 @@ jars: venv
 # the lab end to end on a local broker (MODE=zookeeper or MODE=kraft); outputs in out/
 demo: jars
 	MODE=$(MODE) bash scripts/demo.sh
+
+# the lab on three brokers: a partition leader and the controller killed mid-stream,
+# failovers timed; outputs in out/cluster/
+cluster-demo: jars
+	$(PY) scripts/cluster_demo.py --mode $(MODE)
 
 # the whole suite against real local brokers, both modes (IRISLAB_MODES=kraft for one)
 test: jars
@@ -52,4 +57,5 @@ broker-status: venv
 
 clean: broker-down
 	$(PY) -m irislab.broker stop --home var/demo
+	$(PY) -m irislab.broker stop --home var/cluster-demo
 	rm -rf var out
