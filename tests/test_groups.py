@@ -78,7 +78,7 @@ def test_two_members_share_the_partitions_and_show_each_row_once(kafka, tmp_path
     group = new_group()
     outs = [tmp_path / "a.txt", tmp_path / "b.txt"]
     members = [start_consumer(kafka, out, "--role", "all", "--group", group, "--timeout-ms",
-                              "8000", "--plot-file", tmp_path / f"{out.stem}.png")
+                              "6000", "--plot-file", tmp_path / f"{out.stem}.png")
                for out in outs]
     # both joined: each holds some partitions, the two sets disjoint and covering all four
     wait_for(lambda: all(held(out.read_text()) for out in outs)
@@ -99,13 +99,15 @@ def test_two_members_share_the_partitions_and_show_each_row_once(kafka, tmp_path
     _, err = members[0].communicate(timeout=30)
     assert members[0].returncode == 130 and "Traceback" not in err
     assert assignments(outs[0].read_text())[-1] == ("revoked", a_held)
+    members[1].send_signal(signal.SIGTERM)  # rather than wait for its timeout
     _, err = members[1].communicate(timeout=60)
-    assert members[1].returncode == 0, err
+    assert members[1].returncode == 130 and "Traceback" not in err
 
     a, b = (records(out.read_text()) for out in outs)
     assert {(t, p) for t, p, _, _ in a} == a_held and {(t, p) for t, p, _, _ in b} == b_held
     assert sorted(i for *_, i in a + b) == list(range(150))  # every row once, by one member
-    assert outs[1].read_text().splitlines()[-1] == f"read {len(b)} records, skipped 0 malformed"
+    assert outs[1].read_text().splitlines()[-1].startswith(
+        f"read {len(b)} records, skipped 0 malformed")
     assert committed(kafka, group) == {("virginicasetosa", 0): 50, ("virginicasetosa", 1): 50,
                                        ("versicolor", 0): 25, ("versicolor", 1): 25}
 
@@ -116,7 +118,7 @@ def test_a_killed_members_partitions_move_to_the_survivor_after_the_session_time
     group = new_group()
     outs = [tmp_path / "dead.txt", tmp_path / "survivor.txt"]
     members = [start_consumer(kafka, out, "--role", "all", "--group", group, "--timeout-ms",
-                              "10000", "--plot-file", tmp_path / f"{out.stem}.png")
+                              "60000", "--plot-file", tmp_path / f"{out.stem}.png")
                for out in outs]
     wait_for(lambda: held(outs[0].read_text()) | held(outs[1].read_text()) == LAB_PARTITIONS
              and all(held(out.read_text()) for out in outs), 60, "the group to share")
@@ -132,8 +134,12 @@ def test_a_killed_members_partitions_move_to_the_survivor_after_the_session_time
     wait_for(lambda: held(outs[1].read_text()) == LAB_PARTITIONS, 30, "the takeover")
     moved_after = time.monotonic() - killed
     assert 5 < moved_after < 20  # not at once (it never said goodbye): the session timeout
+    wait_for(lambda: {i for *_, i in records(outs[0].read_text() + outs[1].read_text())}
+             == set(range(150)), 30, "every row")
+    time.sleep(1)  # any duplicate still to come
+    members[1].send_signal(signal.SIGTERM)  # rather than wait for its timeout
     _, err = members[1].communicate(timeout=60)
-    assert members[1].returncode == 0, err
+    assert members[1].returncode == 130 and "Traceback" not in err
 
     dead, survivor = (records(out.read_text()) for out in outs)
     assert sorted({i for *_, i in dead + survivor}) == list(range(150))  # nothing lost
@@ -200,7 +206,7 @@ def test_a_rerun_of_a_group_shows_only_the_new_records(kafka, tmp_path):
 def test_the_setosa_table_grows_while_the_lab_streams(kafka, tmp_path):
     reset_topics(kafka)
     out = tmp_path / "setosa.txt"
-    consumer = start_consumer(kafka, out, "--role", "setosa", "--timeout-ms", "8000")
+    consumer = start_consumer(kafka, out, "--role", "setosa", "--timeout-ms", "4000")
     wait_for(lambda: len(out.read_text().splitlines()) >= 2, 30, "the table's header")
     header = out.read_text().splitlines()[1]
     assert header.split() == ["topic", "partition", "offset", "id", "sepal_length",
