@@ -216,9 +216,9 @@ def read_records(args, partitions, tally, live=None):
         if group and args.role == "all":
             # a member of the group: the group shares the topics' partitions among its members
             rebalance = ShowRebalance(offsets)
-            for topic, _ in partitions:  # know the topics' partitions before joining: else
-                consumer.partitions_for_topic(topic)  # the first assignment may be empty
             consumer.subscribe(sorted({topic for topic, _ in partitions}), listener=rebalance)
+            for topic, _ in partitions:  # the topics' partitions, known before the group is
+                consumer.partitions_for_topic(topic)  # joined: else it assigns twice at start
         else:
             consumer.assign(tps)
             if group is None:
