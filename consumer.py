@@ -225,8 +225,7 @@ def read_records(args, partitions, tally, live=None):
                 consumer.seek_to_beginning()
             # with a group: from the group's committed position, else the earliest offset
             if args.exit_at_end:
-                # --exit-at-end: (topic, partition) -> its end offset at start, for those not
-                # yet read
+                # (topic, partition) -> its end offset at start, for those not yet read
                 unread = (ends_to_reach(consumer, tps) if group else
                           {(tp.topic, tp.partition): end
                            for tp, end in consumer.end_offsets(tps).items() if end > 0})
@@ -251,10 +250,10 @@ def read_records(args, partitions, tally, live=None):
                     elif print_lines:
                         print(record_line(Record(message.topic, message.partition,
                                                  message.offset, row)), flush=True)
-                key = message.topic, message.partition
-                if shown is not None:
-                    shown[key] = message.offset + 1  # shown (or skipped): may be committed
+                if shown is not None:  # shown (or skipped): may be committed from now on
+                    shown[message.topic, message.partition] = message.offset + 1
                 if unread is not None:
+                    key = message.topic, message.partition
                     if message.offset + 1 >= unread.get(key, 0):
                         unread.pop(key, None)
                         if not unread:

@@ -99,6 +99,8 @@ class LivePlot:
         self.update(force=True)
 
     def update(self, force=False):
+        if self.window and not self.plt.fignum_exists(self.fig.number):
+            return  # the window was closed: the plot is still saved at the end
         now = time.monotonic()
         counts = {species: len(lengths) for species, (lengths, _) in self.sepals.items()}
         if force or (now >= self.next_draw and counts != self.counts):
@@ -114,7 +116,7 @@ class LivePlot:
                 self.fig.canvas.draw_idle()
             else:
                 self.rewrite_file()
-        if self.window and self.plt.fignum_exists(self.fig.number):
+        if self.window:
             self.fig.canvas.flush_events()  # keep the window responsive between records
 
     def rewrite_file(self):
