@@ -92,7 +92,7 @@ def test_with_a_display_a_window_shows_the_points_as_they_arrive(kafka, tmp_path
     assert sum(screen_colours(x_display).values()) == 0  # an empty screen to start with
     consumer = live_consumer(kafka, out, plot, env)
     time.sleep(2)
-    producer = stream(kafka, 0.04)
+    producer = stream(kafka, 0.05)
     # mid-stream: setosa (the first 50 rows) and some versicolor have arrived
     wait_for(lambda: len(records(out.read_text())) >= 75, 60, "half the records")
     time.sleep(1)  # a redraw or two
