@@ -32,6 +32,7 @@ cluster-demo: jars
 # the whole suite against real local brokers, both modes (IRISLAB_MODES=kraft for one)
 test: jars
 	@command -v kcat >/dev/null || { echo "make test needs kcat (Debian: apt-get install kcat)"; exit 1; }
+	@command -v Xvfb >/dev/null || { echo "make test needs Xvfb (Debian: apt-get install xvfb)"; exit 1; }
 	$(PY) -m pytest
 
 # throughput: ours against raw kafka-python, Java and confluent-kafka (RECORDS=300000 for

@@ -2,7 +2,8 @@
 
     python consumer.py --role all        every partition of both topics: prints each record,
                                          then saves the sepal scatter plot (--plot-file)
-    python consumer.py --role setosa     virginicasetosa partition 1: a table of the setosa records
+    python consumer.py --role setosa     virginicasetosa partition 1: a table of the setosa
+                                         records, a row as each arrives
     python consumer.py --role virginica  virginicasetosa partition 0: every virginica record
 
 Each role assigns its partitions (no consumer group, nothing committed), seeks to the
@@ -10,23 +11,44 @@ beginning, and stops once no record has arrived for --timeout-ms (consumer_timeo
 with --exit-at-end once it has read what the partitions held at start. If it stops before
 the end (the broker went away), it says the output is incomplete and exits 1.
 A record that is not an iris row is skipped with one warning line; the count is reported.
+
+With --group NAME a consumer is a member of consumer group NAME: role all subscribes and
+the group shares the four partitions among its members (it prints `assigned:` / `revoked:`
+when they move); roles setosa and virginica keep their partition. Each starts from the
+group's committed position (a new group: the earliest offset) and commits what it has shown.
+With --live, role all redraws the plot while the records arrive.
 """
 
 import argparse
-import os
+import signal
 import sys
+import time
 from array import array
 from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import AsyncConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
 from irislab import LabError, cli
 from irislab.admin import ensure_topics
 from irislab.codec import MEASUREMENTS, Malformed, decode_value
-from irislab.layout import ROLE_PARTITIONS, SPECIES, SPECIES_COLOUR
+from irislab.layout import ROLE_PARTITIONS, SPECIES
+from irislab.plot import LivePlot, display_available, plot_sepals
+
+
+# How long the group waits for a member's heartbeat before it gives the member's partitions
+# to the others: what a SIGKILLed consumer costs. Kafka's default, 45 s, is long to watch in
+# a lab; 10 s still rides out a busy laptop's pauses, and the broker accepts 6 s and up
+# (group.min.session.timeout.ms). A member that stops cleanly leaves the group at once.
+SESSION_TIMEOUT_MS = 10_000
+# Heartbeats also tell a member that the group is rebalancing (a member came or went):
+# every second, so the partitions move within about a second.
+HEARTBEAT_INTERVAL_MS = 1000
+# With a group or --live, the read loop wakes up this often, even without records, to commit
+# what it has shown and redraw the plot (which itself redraws at most twice a second).
+TICK_MS = 250
 
 
 class Record(NamedTuple):
@@ -38,13 +60,11 @@ class Record(NamedTuple):
 
 class Tally:
     """What a consumer read, kept compact so that a million records fit: counts per
-    partition and species, the sepal points for the plot, and the records themselves
-    only when the setosa table needs them."""
+    partition and species, and the sepal points for the plot."""
 
-    def __init__(self, keep_records):
+    def __init__(self):
         self.per_partition = Counter()
         self.sepals = {species: (array("d"), array("d")) for species in SPECIES}
-        self.records = [] if keep_records else None
 
     def add(self, topic, partition, row):
         self.per_partition[topic, partition] += 1
@@ -71,82 +91,194 @@ def record_line(record):
             f"id={row['id']} species={row['species']}{predicted} {values}")
 
 
-def setosa_table(records):
-    import pandas as pd
-    table = pd.DataFrame([{"topic": r.topic, "partition": r.partition, "offset": r.offset, **r.row}
-                          for r in records])
-    return table.to_string(index=False) if records else "(no records)"
+# The setosa role's table, printed a row at a time as the records arrive: fixed widths, wide
+# enough for the lab's topic names, offsets up to 8 digits and ids up to 7
+TABLE_COLUMNS = (("topic", 15), ("partition", 9), ("offset", 8), ("id", 7),
+                 *((field, len(field)) for field in MEASUREMENTS), ("species", 10))
+TABLE_HEADER = " ".join(f"{name:>{width}}" for name, width in TABLE_COLUMNS)
+TABLE_ROW = " ".join(f"{{:>{width}}}" for _, width in TABLE_COLUMNS)
 
 
-def plot_sepals(tally, path, show=False):
-    """Sepal length against sepal width, one colour per species."""
-    import matplotlib
-    import numpy as np
-    if not show:
-        matplotlib.use("Agg")  # draw to a file; no window, no display needed
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 5))
-    for species, (lengths, widths) in tally.sepals.items():
-        if lengths:
-            # identical points draw the same: --repeat runs need 150 markers, not millions
-            points = np.unique(np.column_stack([lengths, widths]), axis=0)
-            ax.scatter(points[:, 0], points[:, 1], color=SPECIES_COLOUR[species],
-                       label=f"{species} ({len(lengths)})")
-    ax.set_xlabel("sepal length (cm)")
-    ax.set_ylabel("sepal width (cm)")
-    ax.set_title(f"Iris sepals: {tally.count} records read from Kafka")
-    if tally.count:
-        ax.legend(title="species")
-    try:
-        fig.savefig(path, dpi=100)
-    except OSError as e:
-        raise LabError(f"cannot save the plot to {path}: {e.strerror or e}") from None
-    if show:
-        plt.show()
-    plt.close(fig)
+def table_row(record):
+    row = record.row
+    line = TABLE_ROW.format(record.topic, record.partition, record.offset, row["id"],
+                            *(row[field] for field in MEASUREMENTS), row["species"])
+    return line + (f" predicted={row['predicted']}" if "predicted" in row else "")
 
 
-def read_records(args, partitions, tally):
-    """Every iris record on the partitions, from the beginning until the timeout (or, with
-    --exit-at-end, until each partition's end offset at start), into the tally. Returns
-    the number skipped, and what is missing if the partitions were not read to their end."""
+def partition_list(tps):
+    """virginicasetosa[0], versicolor[1]: in the layout's order."""
+    order = ROLE_PARTITIONS["all"]
+    keys = sorted(((tp.topic, tp.partition) for tp in tps),
+                  key=lambda key: order.index(key) if key in order else len(order))
+    return ", ".join(f"{t}[{p}]" for t, p in keys) or "(none)"
+
+
+class GroupOffsets:
+    """A group member's offsets: the position after the last record shown, per partition,
+    committed to the group only after the records are shown, never before (at-least-once:
+    a member that dies between showing and committing has its last records shown again by
+    the member that takes its partitions over)."""
+
+    def __init__(self, consumer):
+        self.consumer = consumer
+        self.shown = {}  # (topic, partition) -> offset after the last record shown
+
+    def uncommitted(self, only=None):
+        offsets = {TopicPartition(t, p): OffsetAndMetadata(offset, "", -1)
+                   for (t, p), offset in self.shown.items()}
+        return {tp: o for tp, o in offsets.items() if only is None or tp in only}
+
+    def forget(self, tps):
+        for tp in tps:
+            self.shown.pop((tp.topic, tp.partition), None)
+
+    def commit(self):
+        offsets = self.uncommitted()
+        if offsets:
+            try:
+                self.consumer.commit(offsets, timeout_ms=5000)
+            except KafkaError as e:
+                print(f"warning: could not commit to the group ({e}): another member will "
+                      "show these records again", file=sys.stderr, flush=True)
+            self.shown.clear()
+
+
+class ShowRebalance(AsyncConsumerRebalanceListener):
+    """Prints the member's partitions each time the group moves them, and commits what it
+    has shown of a partition before the partition goes to another member. (kafka-python runs
+    these on its network thread, where a commit must be awaited, not waited for.)"""
+
+    def __init__(self, offsets):
+        self.offsets = offsets
+        self.held = set()     # the partitions this member holds now
+        self.assigned = None  # a new assignment, until read_records takes it
+
+    async def on_partitions_revoked(self, revoked):
+        if not revoked:
+            return
+        offsets = self.offsets.uncommitted(only=revoked)
+        if offsets:
+            try:
+                await self.offsets.consumer.commit_async(offsets)
+            except KafkaError as e:
+                print(f"warning: could not commit before giving partitions away ({e})",
+                      file=sys.stderr, flush=True)
+        self.offsets.forget(revoked)
+        self.held -= set(revoked)
+        print(f"revoked: {partition_list(revoked)}", flush=True)
+
+    async def on_partitions_assigned(self, assigned):
+        if set(assigned) != self.held:  # from none to none is no change
+            self.held = self.assigned = set(assigned)
+            print(f"assigned: {partition_list(assigned)}", flush=True)
+
+    async def on_partitions_lost(self, lost):
+        # the group gave them away already (this member missed its heartbeats): nothing to commit
+        self.offsets.forget(lost)
+        self.held -= set(lost)
+        print(f"lost: {partition_list(lost)}", flush=True)
+
+
+def ends_to_reach(consumer, tps):
+    """(topic, partition) -> end offset, for the partitions whose position is before it."""
+    return {(tp.topic, tp.partition): end for tp, end in consumer.end_offsets(list(tps)).items()
+            if consumer.position(tp) < end}
+
+
+def read_records(args, partitions, tally, live=None):
+    """Every iris record on the partitions, from the beginning (with --group: from the
+    group's committed position) until the timeout (or, with --exit-at-end, until each
+    partition's end offset at start), into the tally. Returns the number skipped, and what
+    is missing if the partitions were not read to their end."""
+    group = args.group
+    ticking = group is not None or live is not None
     consumer = KafkaConsumer(
         bootstrap_servers=args.bootstrap_server,
-        group_id=None, enable_auto_commit=False,  # the lab reads all, commits nothing
-        consumer_timeout_ms=args.timeout_ms,      # stop after this long without a record
+        group_id=group,                # None: the lab reads all, commits nothing
+        enable_auto_commit=False,      # a group commits below, after the records are shown
+        auto_offset_reset="earliest",  # a group with no committed position reads everything
+        session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
+        # stop after this long without a record; with a group or --live, wake up every tick
+        consumer_timeout_ms=TICK_MS if ticking else args.timeout_ms,
         **cli.CLIENT_SETTINGS,
     )
-    skipped, missing = 0, None
+    offsets = GroupOffsets(consumer) if group else None
+    rebalance = None
+    skipped, missing, unread = 0, None, None
     tps = [TopicPartition(topic, p) for topic, p in partitions]
+    table = args.role == "setosa" and not args.summary
     print_lines = args.role != "setosa" and not args.summary
     add = tally.add  # hoisted: the loop runs once per record
-    keep = tally.records is not None
+    shown = offsets.shown if offsets else None
+    clock = time.monotonic
     try:
-        consumer.assign(tps)
-        consumer.seek_to_beginning()
-        # --exit-at-end: (topic, partition) -> its end offset at start, for those not yet read
-        unread = {(tp.topic, tp.partition): end for tp, end in consumer.end_offsets(tps).items()
-                  if end > 0} if args.exit_at_end else None
-        for message in consumer if unread != {} else ():
-            row = decode_value(message.value)
-            if type(row) is Malformed:
-                skipped += 1
-                print(f"warning: skipped topic={message.topic} partition={message.partition} "
-                      f"offset={message.offset}: {row.reason}", file=sys.stderr, flush=True)
+        if group and args.role == "all":
+            # a member of the group: the group shares the topics' partitions among its members
+            rebalance = ShowRebalance(offsets)
+            consumer.subscribe(sorted({topic for topic, _ in partitions}), listener=rebalance)
+            for topic, _ in partitions:  # the topics' partitions, known before the group is
+                consumer.partitions_for_topic(topic)  # joined: else it assigns twice at start
+        else:
+            consumer.assign(tps)
+            if group is None:
+                consumer.seek_to_beginning()
+            # with a group: from the group's committed position, else the earliest offset
+            if args.exit_at_end:
+                # (topic, partition) -> its end offset at start, for those not yet read
+                unread = (ends_to_reach(consumer, tps) if group else
+                          {(tp.topic, tp.partition): end
+                           for tp, end in consumer.end_offsets(tps).items() if end > 0})
+        if table:
+            print(TABLE_HEADER, flush=True)
+        done = unread == {}
+        idle_ms = 0
+        next_tick = clock() + TICK_MS / 1000
+        while not done and idle_ms < args.timeout_ms:
+            for message in consumer:  # ends once consumer_timeout_ms pass without a record
+                idle_ms = 0
+                row = decode_value(message.value)
+                if type(row) is Malformed:
+                    skipped += 1
+                    print(f"warning: skipped topic={message.topic} partition={message.partition} "
+                          f"offset={message.offset}: {row.reason}", file=sys.stderr, flush=True)
+                else:
+                    add(message.topic, message.partition, row)
+                    if table:
+                        print(table_row(Record(message.topic, message.partition, message.offset,
+                                               row)), flush=True)
+                    elif print_lines:
+                        print(record_line(Record(message.topic, message.partition,
+                                                 message.offset, row)), flush=True)
+                if shown is not None:  # shown (or skipped): may be committed from now on
+                    shown[message.topic, message.partition] = message.offset + 1
+                if unread is not None:
+                    key = message.topic, message.partition
+                    if message.offset + 1 >= unread.get(key, 0):
+                        unread.pop(key, None)
+                        if not unread:
+                            done = True
+                            break
+                if ticking and clock() >= next_tick:
+                    break  # commit and redraw, then read on
             else:
-                add(message.topic, message.partition, row)
-                if keep or print_lines:
-                    record = Record(message.topic, message.partition, message.offset, row)
-                    if keep:
-                        tally.records.append(record)
-                    if print_lines:
-                        print(record_line(record), flush=True)
-            if unread is not None:
-                key = message.topic, message.partition
-                if message.offset + 1 >= unread.get(key, 0):
-                    unread.pop(key, None)
-                    if not unread:
-                        break
+                idle_ms += TICK_MS if ticking else args.timeout_ms
+            if ticking:
+                next_tick = clock() + TICK_MS / 1000
+                if offsets:
+                    offsets.commit()  # what the lines above showed
+                if live:
+                    live.update()
+                if rebalance and rebalance.assigned is not None:
+                    # the member's partitions changed: wait the timeout anew for their records,
+                    # or with --exit-at-end read these to their end offsets now
+                    tps, rebalance.assigned = sorted(rebalance.assigned), None
+                    idle_ms = 0
+                    if args.exit_at_end:
+                        unread = ends_to_reach(consumer, tps)
+                        done = unread == {}
+        if rebalance:
+            tps = sorted(consumer.assignment())
         # read to the end offsets seen at start: nothing to ask the broker (which would
         # answer only after the fetch it holds open, up to fetch_max_wait_ms, returns)
         missing = None if unread == {} else unread_partitions(consumer, tps)
@@ -154,7 +286,9 @@ def read_records(args, partitions, tally):
         print("interrupted: showing what was read so far", file=sys.stderr)
         missing = "interrupted"
     finally:
-        consumer.close()
+        if offsets:
+            offsets.commit()
+        consumer.close()  # a group member leaves its group: its partitions move at once
     return skipped, missing
 
 
@@ -170,26 +304,51 @@ def unread_partitions(consumer, tps):
     return ("stopped before the end of " + ", ".join(behind)) if behind else None
 
 
+def leave_on_sigterm():
+    """SIGTERM stops a group member as Ctrl-C does: it commits, leaves its group (so its
+    partitions move to the others at once) and shows what it read."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(args):
     partitions = ROLE_PARTITIONS[args.role]
     if args.role == "all" and not Path(args.plot_file).resolve().parent.is_dir():
         raise LabError(f"cannot save the plot to {args.plot_file}: no such folder")
+    if args.group:
+        leave_on_sigterm()
     ensure_topics(args.bootstrap_server)  # the lab may start consumers before the producer
     until = ("each partition's end offset" if args.exit_at_end
              else f"{args.timeout_ms / 1000:g} s pass without a record")
-    print(f"role {args.role}: reading " + ", ".join(f"{t}[{p}]" for t, p in partitions)
-          + f" from the beginning until {until}", flush=True)
-    tally = Tally(keep_records=args.role == "setosa" and not args.summary)
-    skipped, missing = read_records(args, partitions, tally)
+    if args.group and args.role == "all":
+        reading = (f"member of group {args.group}: reading the partitions the group assigns, "
+                   "from its committed positions,")
+    else:
+        reading = "reading " + ", ".join(f"{t}[{p}]" for t, p in partitions) + (
+            f" from group {args.group}'s committed position" if args.group
+            else " from the beginning")
+    print(f"role {args.role}: {reading} until {until}", flush=True)
+    tally = Tally()
+    window = display_available()
+    live = LivePlot(tally.sepals, args.plot_file, window) if args.live else None
+    if live and window and not live.window:
+        print("warning: no window toolkit (tkinter), so --live rewrites the plot file",
+              file=sys.stderr)
+    try:
+        skipped, missing = read_records(args, partitions, tally, live)
+    finally:
+        if live:
+            live.close()
     if args.summary:
         print(tally.summary())
-    elif args.role == "setosa":
-        print(setosa_table(tally.records))
+    elif args.role == "setosa" and not tally.count:
+        print("(no records)")
     if args.role == "all":
-        show = args.show and bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        show = args.show and window
         if args.show and not show:
             print("warning: no display, so --show only saves the plot", file=sys.stderr)
-        plot_sepals(tally, args.plot_file, show)
+        plot_sepals(tally.sepals, args.plot_file, show)
         print(f"saved the sepal plot of {tally.count} records to {args.plot_file}")
     print(f"read {tally.count} records, skipped {skipped} malformed"
           + (" (INCOMPLETE)" if missing else ""))
@@ -198,6 +357,13 @@ def main(args):
     if missing:
         raise LabError(f"the output above is incomplete: {missing}")
     return 0
+
+
+def group_name(text):
+    """argparse type for a consumer group name."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a group name cannot be empty")
+    return text
 
 
 def parse_args(argv=None):
@@ -211,12 +377,26 @@ def parse_args(argv=None):
                         help="role all: where to save the sepal plot (default: iris_sepal.png)")
     parser.add_argument("--exit-at-end", action="store_true",
                         help="stop once every partition is read to the end offset it had at "
-                             "start, without waiting for the timeout (like kcat -e)")
+                             "start (with --group: the member's partitions, each time they "
+                             "are assigned), without waiting for the timeout (like kcat -e)")
     parser.add_argument("--summary", action="store_true",
                         help="print counts per partition and species instead of every record")
     parser.add_argument("--show", action="store_true",
                         help="role all: also open the plot in a window, when there is a display")
-    return parser, parser.parse_args(argv)
+    parser.add_argument("--group", metavar="NAME", type=group_name,
+                        help="read as a member of consumer group NAME: role all shares the "
+                             "partitions with the group's other members; every role starts "
+                             "from the group's committed position (a new group: the earliest "
+                             "offset) and commits offsets after the records are shown, never "
+                             "before (at-least-once: a member killed in between has its last "
+                             "records shown again by the member that takes over)")
+    parser.add_argument("--live", action="store_true",
+                        help="role all: redraw the plot while records arrive, in a window when "
+                             "there is a display, else by rewriting --plot-file every second")
+    args = parser.parse_args(argv)
+    if args.live and args.role != "all":
+        parser.error("--live draws the plot of role all")
+    return parser, args
 
 
 if __name__ == "__main__":

@@ -1,0 +1,107 @@
+"""consumer.py --role all --live: the sepal plot fills in while the records stream, in a
+window under a real X server (Xvfb) and, without a display, in the plot file."""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import matplotlib.image
+import numpy as np
+import pytest
+from PIL import ImageGrab
+
+from conftest import ROOT
+from test_lab import COLOURS, colour_pixels, reset_topics
+from test_groups import records, wait_for
+
+
+def stream(kafka, delay):
+    return subprocess.Popen([sys.executable, "producer1.py", "--bootstrap-server",
+                             kafka.bootstrap, "--delay", str(delay)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def live_consumer(kafka, out, plot, env):
+    return subprocess.Popen([sys.executable, "consumer.py", "--role", "all", "--live",
+                             "--bootstrap-server", kafka.bootstrap, "--timeout-ms", "3000",
+                             "--plot-file", plot], cwd=ROOT, env=env, stdout=out.open("w"),
+                            stderr=subprocess.PIPE, text=True)
+
+
+def headless():
+    return {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+
+
+def test_without_a_display_the_plot_file_fills_in_and_ends_as_without_live(kafka, tmp_path):
+    reset_topics(kafka)
+    out, plot = tmp_path / "out.txt", tmp_path / "live.png"
+    consumer = live_consumer(kafka, out, plot, headless())
+    wait_for(plot.exists, 30, "the first drawing of the plot file")
+    producer = stream(kafka, 0.02)
+    versions = set()  # the file's contents seen while the records stream
+    while producer.poll() is None:
+        if plot.exists():
+            versions.add(hashlib.sha256(plot.read_bytes()).hexdigest())
+        time.sleep(0.2)
+    assert producer.returncode == 0
+    _, err = consumer.communicate(timeout=60)
+    assert consumer.returncode == 0, err
+    assert len(records(out.read_text())) == 150
+    assert len(versions) >= 3  # rewritten while the ~3 s stream went on, not only at the end
+
+    still = tmp_path / "still.png"
+    result = subprocess.run([sys.executable, "consumer.py", "--role", "all", "--exit-at-end",
+                             "--bootstrap-server", kafka.bootstrap, "--plot-file", still],
+                            cwd=ROOT, env=headless(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    live_image, still_image = (matplotlib.image.imread(p) for p in (plot, still))
+    assert np.array_equal(live_image, still_image)
+    assert all(n > 200 for n in colour_pixels(plot).values())
+
+
+@pytest.fixture
+def x_display():
+    """A real X server of the test's own (Xvfb), on a display number it picks itself."""
+    if not shutil.which("Xvfb"):
+        pytest.fail("Xvfb is missing (Debian: apt-get install xvfb)")
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24",
+                               "-nolisten", "tcp"], pass_fds=[write], stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        display = ":" + pipe.readline().strip()
+    yield display
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def screen_colours(display):
+    """Pixels of each species' colour on the whole X screen."""
+    screen = np.asarray(ImageGrab.grab(xdisplay=display).convert("RGB")).astype(int)
+    return {species: int(np.all(np.abs(screen - np.array(rgb) * 255) < 6, axis=-1).sum())
+            for species, rgb in COLOURS.items()}
+
+
+def test_with_a_display_a_window_shows_the_points_as_they_arrive(kafka, tmp_path, x_display):
+    reset_topics(kafka)
+    env = {**headless(), "DISPLAY": x_display}
+    out, plot = tmp_path / "out.txt", tmp_path / "live.png"
+    assert sum(screen_colours(x_display).values()) == 0  # an empty screen to start with
+    consumer = live_consumer(kafka, out, plot, env)
+    time.sleep(2)
+    producer = stream(kafka, 0.05)
+    # mid-stream: setosa (the first 50 rows) and some versicolor have arrived
+    wait_for(lambda: len(records(out.read_text())) >= 75, 60, "half the records")
+    time.sleep(1)  # a redraw or two
+    assert producer.poll() is None, "the producer ended before the screenshot"
+    colours = screen_colours(x_display)
+    assert sum(n > 100 for n in colours.values()) >= 2, colours
+    assert producer.wait(timeout=60) == 0
+    _, err = consumer.communicate(timeout=60)
+    assert consumer.returncode == 0, err
+    assert "warning" not in err
+    assert len(records(out.read_text())) == 150
+    assert all(n > 200 for n in colour_pixels(plot).values())
