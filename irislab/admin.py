@@ -16,7 +16,8 @@ import sys
 import time
 
 from kafka import KafkaAdminClient
-from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.errors import (KafkaError, KafkaTimeoutError, TopicAlreadyExistsError,
+                          UnknownTopicOrPartitionError)
 from kafka.protocol.api_key import ApiKey
 
 from irislab import LabError, cli
@@ -66,12 +67,14 @@ def ensure_topics(bootstrap, reset=False):
     with connect(bootstrap) as admin:
         if reset:
             delete_topics(admin)
-        existing = lab_topics(admin)
+        # after a reset, every lab topic is created anew, whatever a broker's metadata
+        # still shows of the deleted ones
+        existing = {} if reset else lab_topics(admin)
         check_layout({topic: len(partitions) for topic, partitions in existing.items()})
         missing = [topic for topic in TOPIC_PARTITIONS if topic not in existing]
         if missing:
             replicas = replication_factor(len(ask(admin.describe_cluster)["brokers"]))
-            create_topics(admin, missing, replicas)
+            create_topics(admin, missing, replicas, recreate=reset)
             check_layout(partition_counts(admin))  # another client may have won a creation race
     return {topic: (replicas, "created") if topic in missing
             else (len(existing[topic][0]["replica_nodes"]), "exists") for topic in TOPIC_PARTITIONS}
@@ -85,7 +88,10 @@ def check_layout(counts):
                 f"delete it (producer1.py --reset-topics) and run again")
 
 
-def create_topics(admin, topics, replicas, timeout=30):
+def create_topics(admin, topics, replicas, recreate=False, timeout=30):
+    """Create the topics. The controller answers TopicAlreadyExists when another client
+    created one first (fine, once it shows in the metadata) or, when we recreate topics we
+    just deleted, while that deletion is still finishing: then try again."""
     # min.insync.replicas: an acks=all write needs that many copies, so one broker may be
     # down while writes go on, and a write only one broker would hold is refused
     configs = {"min.insync.replicas": str(min_insync_replicas(replicas))}
@@ -94,30 +100,38 @@ def create_topics(admin, topics, replicas, timeout=30):
     deadline = time.monotonic() + timeout
     while True:
         result = ask(admin.create_topics, spec, raise_errors=False)
-        # TopicAlreadyExists: someone else created it, or a deletion is still finishing
-        pending = [t["name"] for t in result["topics"]
-                   if t["error_code"] == TopicAlreadyExistsError.errno]
+        exists = [t["name"] for t in result["topics"]
+                  if t["error_code"] == TopicAlreadyExistsError.errno]
         others = [f"{t['name']}: {t['error_message'] or t['error_code']}"
                   for t in result["topics"] if t["error_code"] not in (0, TopicAlreadyExistsError.errno)]
         if others:
             raise LabError("could not create topics: " + "; ".join(others))
-        existing = partition_counts(admin)
-        if all(t in existing for t in pending) or time.monotonic() > deadline:
+        if not recreate:
+            shown = partition_counts(admin)
+            exists = [t for t in exists if t not in shown]
+        if not exists:
             break
-        spec = {t: spec[t] for t in pending if t not in existing}
+        if time.monotonic() > deadline:
+            raise LabError(f"could not create {', '.join(exists)} within {timeout} s: the "
+                           "broker says it exists, but a deletion of it is not finished")
+        spec = {t: spec[t] for t in exists}
         time.sleep(0.5)
     admin.wait_for_topics(topics, timeout_ms=timeout * 1000)
 
 
 def delete_topics(admin, timeout=30):
-    present = list(partition_counts(admin))
-    if not present:
-        return
-    ask(admin.delete_topics, present)
+    """Delete the lab's topics. The controller is asked, for all of them: a broker's metadata
+    may lag behind it, in either direction."""
+    result = ask(admin.delete_topics, list(TOPIC_PARTITIONS), raise_errors=False)
+    failed = [f"{t['name']}: {t.get('error_message') or t['error_code']}" for t in result["topics"]
+              if t["error_code"] not in (0, UnknownTopicOrPartitionError.errno)]
+    if failed:
+        raise LabError("could not delete topics: " + "; ".join(failed))
     deadline = time.monotonic() + timeout
     while partition_counts(admin):
         if time.monotonic() > deadline:
-            raise LabError(f"topics {', '.join(present)} were not deleted within {timeout} s")
+            raise LabError(f"topics {', '.join(TOPIC_PARTITIONS)} were not deleted within "
+                           f"{timeout} s")
         time.sleep(0.3)
 
 
