@@ -22,7 +22,7 @@ from irislab.broker import BrokerError
 from irislab.broker import configs
 from irislab.broker.configs import HOST, free_port, free_ports, port_is_free
 from irislab.broker.jars import MODES, ROOT, java, kafka_version
-from irislab.broker.nodes import Node
+from irislab.broker.nodes import Node, stop_all
 
 DEFAULT_HOME = ROOT / "var" / "broker"
 MAX_BROKERS = 5
@@ -230,13 +230,8 @@ class LocalCluster:
         # Kafka first, all at once (one by one, each would move its leaderships to the
         # next to go); then ZooKeeper, which a Kafka 3.9 broker's clean shutdown still needs.
         nodes = self._pid_files()
-        kafkas = [n for n in nodes if n.name != "zookeeper"]
-        procs = [n.process() for n in kafkas]
-        for proc in filter(None, procs):
-            proc.terminate()
-        stopped = [n.stop(timeout) for n in kafkas]  # waits, and kills what hangs
-        stopped += [n.stop(timeout) for n in nodes if n.name == "zookeeper"]
-        return any(stopped) or any(procs)
+        kafkas = stop_all([n for n in nodes if n.name != "zookeeper"], timeout)
+        return stop_all([n for n in nodes if n.name == "zookeeper"], timeout) or kafkas
 
     def _clear_run_files(self):
         for node in self._pid_files():

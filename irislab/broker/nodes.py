@@ -60,20 +60,7 @@ class Node:
         return self.process() is not None
 
     def stop(self, timeout=60):
-        """Ask the process to shut down cleanly (SIGTERM), kill it after `timeout` s.
-        Returns False if it was not running."""
-        proc = self.process()
-        if proc is None:
-            return False
-        try:
-            proc.terminate()
-            proc.wait(timeout)
-        except psutil.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        except psutil.NoSuchProcess:
-            pass
-        return True
+        return stop_all([self], timeout)
 
     def kill(self):
         """SIGKILL, as a crash would: no clean shutdown, the pid file stays."""
@@ -95,3 +82,22 @@ class Node:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def stop_all(nodes, timeout=60):
+    """Ask the nodes' processes to shut down cleanly (SIGTERM), all at once, and kill those
+    still running after `timeout` s. Returns False if none was running."""
+    procs = [proc for proc in (node.process() for node in nodes) if proc is not None]
+    for proc in procs:
+        try:
+            proc.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout)
+    for proc in alive:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive)
+    return bool(procs)
