@@ -56,9 +56,9 @@ def lab_topics(admin):
             for t in ask(admin.describe_topics, list(TOPIC_PARTITIONS)) if t["error_code"] == 0}
 
 
-def partition_counts(admin):
-    """Lab topic -> its partition count, for those that exist."""
-    return {topic: len(partitions) for topic, partitions in lab_topics(admin).items()}
+def partition_counts(topics):
+    """Topic -> its partition count, from lab_topics()."""
+    return {topic: len(partitions) for topic, partitions in topics.items()}
 
 
 def ensure_topics(bootstrap, reset=False):
@@ -70,12 +70,13 @@ def ensure_topics(bootstrap, reset=False):
         # after a reset, every lab topic is created anew, whatever a broker's metadata
         # still shows of the deleted ones
         existing = {} if reset else lab_topics(admin)
-        check_layout({topic: len(partitions) for topic, partitions in existing.items()})
+        check_layout(partition_counts(existing))
         missing = [topic for topic in TOPIC_PARTITIONS if topic not in existing]
         if missing:
             replicas = replication_factor(len(ask(admin.describe_cluster)["brokers"]))
             create_topics(admin, missing, replicas, recreate=reset)
-            check_layout(partition_counts(admin))  # another client may have won a creation race
+            # another client may have won a creation race, with another partition count
+            check_layout(partition_counts(lab_topics(admin)))
     return {topic: (replicas, "created") if topic in missing
             else (len(existing[topic][0]["replica_nodes"]), "exists") for topic in TOPIC_PARTITIONS}
 
@@ -107,7 +108,7 @@ def create_topics(admin, topics, replicas, recreate=False, timeout=30):
         if others:
             raise LabError("could not create topics: " + "; ".join(others))
         if not recreate:
-            shown = partition_counts(admin)
+            shown = lab_topics(admin)
             exists = [t for t in exists if t not in shown]
         if not exists:
             break
@@ -128,7 +129,7 @@ def delete_topics(admin, timeout=30):
     if failed:
         raise LabError("could not delete topics: " + "; ".join(failed))
     deadline = time.monotonic() + timeout
-    while partition_counts(admin):
+    while lab_topics(admin):
         if time.monotonic() > deadline:
             raise LabError(f"topics {', '.join(TOPIC_PARTITIONS)} were not deleted within "
                            f"{timeout} s")

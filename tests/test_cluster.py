@@ -143,11 +143,15 @@ def test_lab_topics_are_replicated_three_times_with_two_in_sync_required(healthy
     for tp in LAB_PARTITIONS:
         leader, replicas, isr = partitions[tp]
         assert replicas == isr == [1, 2, 3], tp
-    with KafkaAdminClient(bootstrap_servers=healthy.bootstrap) as admin:
-        configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t)
-                                          for t in TOPIC_PARTITIONS])
-    for topic in TOPIC_PARTITIONS:
-        assert configs["topic"][topic]["min.insync.replicas"]["value"] == "2", topic
+    def min_insync_replicas():
+        with KafkaAdminClient(bootstrap_servers=healthy.bootstrap) as admin:
+            configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t)
+                                              for t in TOPIC_PARTITIONS])["topic"]
+        return {t: configs.get(t, {}).get("min.insync.replicas", {}).get("value")
+                for t in TOPIC_PARTITIONS}
+    # a broker that has not yet heard of a new topic answers for it with no configs
+    wait_until(lambda: set(min_insync_replicas().values()) == {"2"},
+               lambda: f"min.insync.replicas=2 on both topics: {min_insync_replicas()}", 30)
 
     described = run_python("-m", "irislab.admin", "--describe", "--bootstrap-server",
                            healthy.bootstrap)

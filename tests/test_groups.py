@@ -73,17 +73,23 @@ def committed(kafka, group):
         probe.close()
 
 
-def test_two_members_share_the_partitions_and_show_each_row_once(kafka, tmp_path):
+def two_members(kafka, tmp_path, names, timeout_ms):
+    """Fresh lab topics and two `--role all` members of a new group, once both hold some
+    partitions, the two sets together covering all four. Returns (group, outputs, processes)."""
     reset_topics(kafka)
     group = new_group()
-    outs = [tmp_path / "a.txt", tmp_path / "b.txt"]
+    outs = [tmp_path / f"{name}.txt" for name in names]
     members = [start_consumer(kafka, out, "--role", "all", "--group", group, "--timeout-ms",
-                              "6000", "--plot-file", tmp_path / f"{out.stem}.png")
+                              str(timeout_ms), "--plot-file", tmp_path / f"{out.stem}.png")
                for out in outs]
-    # both joined: each holds some partitions, the two sets disjoint and covering all four
     wait_for(lambda: all(held(out.read_text()) for out in outs)
              and held(outs[0].read_text()) | held(outs[1].read_text()) == LAB_PARTITIONS,
              60, "the group to share the partitions")
+    return group, outs, members
+
+
+def test_two_members_share_the_partitions_and_show_each_row_once(kafka, tmp_path):
+    group, outs, members = two_members(kafka, tmp_path, ("a", "b"), timeout_ms=6000)
     a_held, b_held = (held(out.read_text()) for out in outs)
     assert not a_held & b_held
     produce(kafka)
@@ -114,14 +120,7 @@ def test_two_members_share_the_partitions_and_show_each_row_once(kafka, tmp_path
 
 def test_a_killed_members_partitions_move_to_the_survivor_after_the_session_timeout(
         kafka, tmp_path):
-    reset_topics(kafka)
-    group = new_group()
-    outs = [tmp_path / "dead.txt", tmp_path / "survivor.txt"]
-    members = [start_consumer(kafka, out, "--role", "all", "--group", group, "--timeout-ms",
-                              "60000", "--plot-file", tmp_path / f"{out.stem}.png")
-               for out in outs]
-    wait_for(lambda: held(outs[0].read_text()) | held(outs[1].read_text()) == LAB_PARTITIONS
-             and all(held(out.read_text()) for out in outs), 60, "the group to share")
+    group, outs, members = two_members(kafka, tmp_path, ("dead", "survivor"), timeout_ms=60000)
     dead_held = held(outs[0].read_text())
     producer = subprocess.Popen([sys.executable, "producer1.py", "--bootstrap-server",
                                  kafka.bootstrap, "--delay", "0.04"], cwd=ROOT,
