@@ -21,12 +21,17 @@ class Node:
     def __repr__(self):
         return f"Node({self.name!r}, pid={self.pid})"
 
+    def _pid_and_start(self):
+        """(pid, the process's start time) from the pid file, or (None, None)."""
+        try:
+            pid, started = self.pid_file.read_text().split()
+            return int(pid), float(started)
+        except (OSError, ValueError):
+            return None, None
+
     @property
     def pid(self):
-        try:
-            return int(self.pid_file.read_text())
-        except (OSError, ValueError):
-            return None
+        return self._pid_and_start()[0]
 
     def spawn(self, command):
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -35,22 +40,24 @@ class Node:
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, cwd=self.home,
                                     start_new_session=True)
-        self.pid_file.write_text(str(proc.pid))
+        # the start time tells our process from a later one given the same pid
+        self.pid_file.write_text(f"{proc.pid} {psutil.Process(proc.pid).create_time()}")
 
     def process(self):
         """Our live process, or None: a pid that has gone, become a zombie, or been reused
-        by a process that is not ours (its command line does not name our folder)."""
-        if self.pid is None:
+        by another process (one started at another time)."""
+        pid, started = self._pid_and_start()
+        if pid is None:
             return None
         try:
-            proc = psutil.Process(self.pid)
+            proc = psutil.Process(pid)
+            if proc.create_time() != started:
+                return None
             if proc.status() == psutil.STATUS_ZOMBIE:
                 try:
                     proc.wait(timeout=0)  # reap it if it is our child
                 except psutil.Error:
                     pass
-                return None
-            if not any(str(self.home) in arg for arg in proc.cmdline()):
                 return None
             return proc
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.TimeoutExpired):
