@@ -71,6 +71,22 @@ def encode_value(row):
     return _ENCODER.encode(row).encode()
 
 
+class FlowerValue:
+    """One flower's record value, written once by NumpyEncoder with the id first; for_id()
+    puts a record's id in. The same bytes as encode_value({"id": record_id, **flower}),
+    without encoding the flower again for every pass of the data set (--repeat)."""
+
+    HEAD = b'{"id": 0'
+
+    def __init__(self, flower):
+        encoded = encode_value({"id": 0, **flower})
+        assert encoded.startswith(self.HEAD)
+        self.template = b'{"id": %d' + encoded[len(self.HEAD):].replace(b"%", b"%%")
+
+    def for_id(self, record_id):
+        return self.template % record_id
+
+
 def encode_key(record_id):
     return str(int(record_id)).encode()
 
@@ -80,13 +96,6 @@ class KeySerializer(Serializer):
 
     def serialize(self, topic, headers, data):
         return encode_key(data)
-
-
-class ValueSerializer(Serializer):
-    """The producer's value_serializer: the row as JSON, through NumpyEncoder."""
-
-    def serialize(self, topic, headers, data):
-        return encode_value(data)
 
 
 class Malformed(NamedTuple):
