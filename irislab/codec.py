@@ -126,9 +126,9 @@ def decode_value(value):
     record = decode_record(value)
     if type(record) is Malformed:
         return record
-    row = {field: getattr(record, field) for field in FIELDS}
-    if record.predicted is not None:
-        row["predicted"] = record.predicted
+    row = msgspec.structs.asdict(record)
+    if row["predicted"] is None:
+        del row["predicted"]
     return row
 
 
