@@ -7,10 +7,12 @@
     python consumer.py --role virginica  virginicasetosa partition 0: every virginica record
 
 Each role assigns its partitions (no consumer group, nothing committed), seeks to the
-beginning, and stops once no record has arrived for --timeout-ms (consumer_timeout_ms), or
+beginning, and iterates over the batches poll() returns, a batch per partition, until no
+record has arrived for --timeout-ms (as consumer_timeout_ms ends an iterating consumer), or
 with --exit-at-end once it has read what the partitions held at start. If it stops before
 the end (the broker went away), it says the output is incomplete and exits 1.
 A record that is not an iris row is skipped with one warning line; the count is reported.
+With --summary on a terminal, a progress bar (tqdm) shows the records read and the rate.
 
 With --group NAME a consumer is a member of consumer group NAME: role all subscribes and
 the group shares the four partitions among its members (it prints `assigned:` / `revoked:`
@@ -26,14 +28,14 @@ import time
 from array import array
 from collections import Counter
 from pathlib import Path
-from typing import NamedTuple
 
 from kafka import AsyncConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
+from tqdm import tqdm
 
 from irislab import LabError, cli
 from irislab.admin import ensure_topics
-from irislab.codec import MEASUREMENTS, Malformed, decode_value
+from irislab.codec import MEASUREMENTS, Malformed, decode_record
 from irislab.layout import ROLE_PARTITIONS, SPECIES
 from irislab.plot import LivePlot, display_available, plot_sepals
 
@@ -51,44 +53,42 @@ HEARTBEAT_INTERVAL_MS = 1000
 TICK_MS = 250
 
 
-class Record(NamedTuple):
-    topic: str
-    partition: int
-    offset: int
-    row: dict
+# Records handed over by one poll(): fewer, larger batches cost less per record (the
+# default is 500); still small enough that --group and --live commit and redraw on time.
+MAX_POLL_RECORDS = 2000
 
 
 class Tally:
     """What a consumer read, kept compact so that a million records fit: counts per
-    partition and species, and the sepal points for the plot."""
+    partition, and per species: role all keeps each sepal point (for the plot), the other
+    roles only a count."""
 
     def __init__(self):
         self.per_partition = Counter()
+        self.per_species = Counter()
         self.sepals = {species: (array("d"), array("d")) for species in SPECIES}
-
-    def add(self, topic, partition, row):
-        self.per_partition[topic, partition] += 1
-        lengths, widths = self.sepals[row["species"]]
-        lengths.append(row["sepal_length"])
-        widths.append(row["sepal_width"])
 
     @property
     def count(self):
         return sum(self.per_partition.values())
 
+    def species_counts(self):
+        return self.per_species + Counter(
+            {species: len(lengths) for species, (lengths, _) in self.sepals.items()})
+
     def summary(self):
+        counts = self.species_counts()
         return ("records per partition: " + ", ".join(
                     f"{t}[{p}] {n}" for (t, p), n in sorted(self.per_partition.items()))
                 + "\nrecords per species: " + ", ".join(
-                    f"{s} {len(lengths)}" for s, (lengths, _) in self.sepals.items() if lengths))
+                    f"{s} {counts[s]}" for s in SPECIES if counts[s]))
 
 
-def record_line(record):
-    row = record.row
-    values = " ".join(f"{field}={row[field]}" for field in MEASUREMENTS)
-    predicted = f" predicted={row['predicted']}" if "predicted" in row else ""
-    return (f"topic={record.topic} partition={record.partition} offset={record.offset} "
-            f"id={row['id']} species={row['species']}{predicted} {values}")
+def record_line(topic, partition, offset, record):
+    values = " ".join(f"{field}={getattr(record, field)}" for field in MEASUREMENTS)
+    predicted = f" predicted={record.predicted}" if record.predicted else ""
+    return (f"topic={topic} partition={partition} offset={offset} "
+            f"id={record.id} species={record.species}{predicted} {values}")
 
 
 # The setosa role's table, printed a row at a time as the records arrive: fixed widths, wide
@@ -99,11 +99,32 @@ TABLE_HEADER = " ".join(f"{name:>{width}}" for name, width in TABLE_COLUMNS)
 TABLE_ROW = " ".join(f"{{:>{width}}}" for _, width in TABLE_COLUMNS)
 
 
-def table_row(record):
-    row = record.row
-    line = TABLE_ROW.format(record.topic, record.partition, record.offset, row["id"],
-                            *(row[field] for field in MEASUREMENTS), row["species"])
-    return line + (f" predicted={row['predicted']}" if "predicted" in row else "")
+def table_row(topic, partition, offset, record):
+    line = TABLE_ROW.format(topic, partition, offset, record.id,
+                            *(getattr(record, field) for field in MEASUREMENTS), record.species)
+    return line + (f" predicted={record.predicted}" if record.predicted else "")
+
+
+def print_warning(text):
+    print(text, file=sys.stderr, flush=True)
+
+
+def progress_warning(progress):
+    """Warnings printed above the progress bar, not through it."""
+    return lambda text: progress.write(text, file=sys.stderr)
+
+
+def progress_bar(consumer, tps):
+    """--summary on a terminal: a progress bar on stderr (records, rate, and with a known
+    total, time left), updated once a batch. None when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    total = None
+    if tps:  # --exit-at-end: what is left between each position and its end offset
+        ends = consumer.end_offsets(tps)
+        total = sum(max(0, end - consumer.position(tp)) for tp, end in ends.items())
+    return tqdm(total=total, unit=" records", unit_scale=True, file=sys.stderr,
+                dynamic_ncols=True, leave=False)
 
 
 def partition_list(tps):
@@ -199,18 +220,20 @@ def read_records(args, partitions, tally, live=None):
         enable_auto_commit=False,      # a group commits below, after the records are shown
         auto_offset_reset="earliest",  # a group with no committed position reads everything
         session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
-        # stop after this long without a record; with a group or --live, wake up every tick
-        consumer_timeout_ms=TICK_MS if ticking else args.timeout_ms,
+        max_poll_records=MAX_POLL_RECORDS,
         **cli.CLIENT_SETTINGS,
     )
     offsets = GroupOffsets(consumer) if group else None
-    rebalance = None
+    rebalance = progress = None
     skipped, missing, unread = 0, None, None
     tps = [TopicPartition(topic, p) for topic, p in partitions]
     table = args.role == "setosa" and not args.summary
     print_lines = args.role != "setosa" and not args.summary
-    add = tally.add  # hoisted: the loop runs once per record
+    sepals = tally.sepals if args.role == "all" else None  # only role all draws the plot
+    per_species = tally.per_species
     shown = offsets.shown if offsets else None
+    # stop after --timeout-ms without a record; with a group or --live, wake up every tick
+    wait_ms = TICK_MS if ticking else args.timeout_ms
     clock = time.monotonic
     try:
         if group and args.role == "all":
@@ -231,39 +254,50 @@ def read_records(args, partitions, tally, live=None):
                            for tp, end in consumer.end_offsets(tps).items() if end > 0})
         if table:
             print(TABLE_HEADER, flush=True)
+        if args.summary:
+            progress = progress_bar(consumer, tps if unread else None)
+        warn = print_warning if progress is None else progress_warning(progress)
         done = unread == {}
         idle_ms = 0
         next_tick = clock() + TICK_MS / 1000
         while not done and idle_ms < args.timeout_ms:
-            for message in consumer:  # ends once consumer_timeout_ms pass without a record
-                idle_ms = 0
-                row = decode_value(message.value)
-                if type(row) is Malformed:
-                    skipped += 1
-                    print(f"warning: skipped topic={message.topic} partition={message.partition} "
-                          f"offset={message.offset}: {row.reason}", file=sys.stderr, flush=True)
-                else:
-                    add(message.topic, message.partition, row)
-                    if table:
-                        print(table_row(Record(message.topic, message.partition, message.offset,
-                                               row)), flush=True)
-                    elif print_lines:
-                        print(record_line(Record(message.topic, message.partition,
-                                                 message.offset, row)), flush=True)
-                if shown is not None:  # shown (or skipped): may be committed from now on
-                    shown[message.topic, message.partition] = message.offset + 1
-                if unread is not None:
-                    key = message.topic, message.partition
-                    if message.offset + 1 >= unread.get(key, 0):
-                        unread.pop(key, None)
-                        if not unread:
-                            done = True
-                            break
-                if ticking and clock() >= next_tick:
-                    break  # commit and redraw, then read on
+            # a batch per partition; {} once wait_ms pass without a record
+            batches = consumer.poll(timeout_ms=wait_ms)
+            if not batches:
+                idle_ms += wait_ms
             else:
-                idle_ms += TICK_MS if ticking else args.timeout_ms
-            if ticking:
+                idle_ms = 0
+            for tp, messages in batches.items():
+                topic, partition = key = tp.topic, tp.partition
+                read = 0
+                for message in messages:
+                    record = decode_record(message.value)
+                    if type(record) is Malformed:
+                        skipped += 1
+                        warn(f"warning: skipped topic={topic} partition={partition} "
+                             f"offset={message.offset}: {record.reason}")
+                        continue
+                    read += 1
+                    if sepals is not None:  # role all: every point, for the plot
+                        lengths, widths = sepals[record.species]
+                        lengths.append(record.sepal_length)
+                        widths.append(record.sepal_width)
+                    else:
+                        per_species[record.species] += 1
+                    if table:
+                        print(table_row(topic, partition, message.offset, record), flush=True)
+                    elif print_lines:
+                        print(record_line(topic, partition, message.offset, record), flush=True)
+                tally.per_partition[key] += read
+                end = messages[-1].offset + 1
+                if shown is not None:  # shown (or skipped): may be committed from now on
+                    shown[key] = end
+                if unread is not None and end >= unread.get(key, 0):
+                    unread.pop(key, None)
+                    done = not unread
+                if progress is not None:
+                    progress.update(len(messages))
+            if ticking and clock() >= next_tick:
                 next_tick = clock() + TICK_MS / 1000
                 if offsets:
                     offsets.commit()  # what the lines above showed
@@ -286,6 +320,8 @@ def read_records(args, partitions, tally, live=None):
         print("interrupted: showing what was read so far", file=sys.stderr)
         missing = "interrupted"
     finally:
+        if progress is not None:
+            progress.close()
         if offsets:
             offsets.commit()
         consumer.close()  # a group member leaves its group: its partitions move at once

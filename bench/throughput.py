@@ -14,6 +14,10 @@ records of the same average size, with acks=all:
             virginica --exit-at-end --summary (role all also saves the plot; setosa and
             virginica read one partition each, a third of the records). The lab topics are
             reset before each producer run, so the consumers read exactly that run's records.
+  bare loop kafka-python's send() in a bare loop over the very records producer1.py sends
+            (same keys, JSON values, partitions and settings), encoded before the clock of
+            its figures starts: what producer1.py would cost if it did nothing per record but
+            send. Its wall time leaves out the encoding (its output says how long that took).
   raw       kafka-python's own kafka.benchmarks.producer_performance / consumer_performance:
             pre-encoded bytes, no key, no JSON: the ceiling for a kafka-python program. And,
             per role, kafka-python alone over that role's partitions (assign, seek, iterate):
@@ -128,6 +132,31 @@ print(f"consumed {read} in {time.monotonic() - start:.3f} s")
 """
 
 
+# kafka-python alone sending our records, encoded up front: a bare send() loop, the same
+# keys, values, partitions and settings as producer1.py --repeat N --summary
+BARE_SEND_LOOP = """
+import sys, time
+from kafka import KafkaProducer
+from irislab.codec import encode_key, encode_value
+from irislab.dataset import load_iris, rows
+from irislab.layout import partition_for
+from producer1 import PRODUCER_SETTINGS
+bootstrap, passes = sys.argv[1], int(sys.argv[2])
+started = time.monotonic()
+records = [(*partition_for(row["species"], row["id"]), encode_key(row["id"]), encode_value(row))
+           for row in rows(load_iris(), passes)]
+encoded = time.monotonic()
+producer = KafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_SETTINGS)
+send = producer.send
+for topic, partition, key, value in records:
+    send(topic, key=key, value=value, partition=partition)
+producer.flush()
+producer.close()
+print(f"sent {len(records)} in {time.monotonic() - encoded:.3f} s "
+      f"after encoding them in {encoded - started:.3f} s")
+"""
+
+
 def record_size(passes):
     """Average key + value bytes of our records over `passes` passes of the data set.
     Only the id changes between passes, so: the row with id 0, minus its two "0" digits
@@ -160,6 +189,13 @@ def ours_producer(bootstrap, passes):
     seconds, out = run([PY, "producer1.py", "--repeat", passes, "--summary",
                         "--bootstrap-server", bootstrap])
     return seconds, number(r"delivered (\d+) of", out), None
+
+
+def bare_send_loop(bootstrap, passes):
+    seconds, out = run([PY, "-c", BARE_SEND_LOOP, bootstrap, passes])
+    # the wall time without the up-front encoding: process start, imports, connect, send
+    seconds -= number(r"encoding them in ([\d.]+) s", out)
+    return seconds, number(r"sent (\d+) in", out), number(r"sent \d+ in ([\d.]+) s", out)
 
 
 def ours_consumer(bootstrap, role, plot_file):
@@ -258,6 +294,9 @@ def one_run(bootstrap, classpath, run_no, n, passes, size, tmp, results):
         measure(f"ours consumer.py --role {role}", records, ours_consumer, bootstrap, role, plot)
         measure(f"raw kafka-python, {role}'s partitions", records, raw_role_consumer,
                 bootstrap, role, records)
+    # the same records again, into the same partitions (after the reads above; the next
+    # run's reset clears them)
+    measure("bare kafka-python send loop, our records", n, bare_send_loop, bootstrap, passes)
 
     variants = [("raw kafka-python", raw_producer, raw_consumer, ()),
                 ("raw kafka-python, our settings", raw_producer_our_settings, raw_consumer, ()),
@@ -290,6 +329,8 @@ def report(results, size):
           f"{statistics.median(s for s, _, _ in startup):.2f} s (interpreter, imports, data set, "
           "topic check, connect): part of every 'ours' wall time above")
     print("\nratios, ours / other, records/s (wall time, process start included):")
+    print(f"  producer: ours / bare kafka-python send loop, same records "
+          f"{rate['ours producer1.py'] / rate['bare kafka-python send loop, our records']:6.2f}")
     for side, ours in (("producer", "ours producer1.py"), ("consumer", "ours consumer.py --role all")):
         for other in ("raw kafka-python", "raw kafka-python, our settings", "Java",
                       "confluent-kafka"):

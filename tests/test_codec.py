@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from irislab.codec import (FIELDS, MAX_CM, MAX_VALUE_BYTES, MEASUREMENTS, Malformed,
-                           NumpyEncoder, decode_value, encode_key, encode_value)
+                           FlowerValue, NumpyEncoder, decode_value, encode_key, encode_value)
 from irislab.dataset import load_iris, rows
 from irislab.layout import SPECIES
 
@@ -249,3 +249,14 @@ def test_a_record_with_every_field_decodes_exactly_when_its_values_are_valid(row
             {"predicted": row["predicted"]} if "predicted" in row else {})
     else:
         assert isinstance(result, Malformed), row
+
+
+def test_a_flower_value_is_what_encode_value_writes_for_each_id():
+    iris = load_iris()
+    for row in rows(iris, 2):
+        flower = {k: v for k, v in row.items() if k != "id"}
+        for record_id in (row["id"], 10**6 + row["id"], 2**63 - 1):
+            assert FlowerValue(flower).for_id(record_id) == encode_value({**row, "id": record_id})
+    routed = {**VALID, "predicted": "virginica"}
+    assert FlowerValue({k: v for k, v in routed.items() if k != "id"}).for_id(7) == \
+        encode_value({**routed, "id": 7})
