@@ -92,7 +92,8 @@ def main(args):
         key_serializer=KeySerializer(),  # the id as text; the values are bytes already
         # kafka-python wants the delivery timeout above linger + one request's timeout
         delivery_timeout_ms=args.delivery_timeout_ms,
-        request_timeout_ms=min(30000, args.delivery_timeout_ms - PRODUCER_SETTINGS["linger_ms"] - 1),
+        request_timeout_ms=min(30000,
+                               args.delivery_timeout_ms - PRODUCER_SETTINGS["linger_ms"] - 1),
         **PRODUCER_SETTINGS, **cli.CLIENT_SETTINGS,
     )
     report = DeliveryReport()
