@@ -16,8 +16,8 @@ import sys
 import time
 
 from kafka import KafkaAdminClient
-from kafka.errors import (KafkaError, KafkaTimeoutError, TopicAlreadyExistsError,
-                          UnknownTopicOrPartitionError)
+from kafka.errors import (KafkaError, KafkaTimeoutError, RequestTimedOutError,
+                          TopicAlreadyExistsError, UnknownTopicOrPartitionError)
 from kafka.protocol.api_key import ApiKey
 
 from irislab import LabError, cli
@@ -40,12 +40,14 @@ def connect(bootstrap, timeout_ms=cli.CONNECT_MS):
 def ask(request, *args, attempts=5, **kwargs):
     """admin.request(...), tried again when it failed for a broker being down: kafka-python
     sends an admin request to a broker it picks at random, and on a cluster with a broker
-    down that one may be it (the next try avoids it)."""
+    down that one may be it (the next try avoids it). A timeout is not tried again: it has
+    waited its whole time already (with no KRaft quorum, five tries took 15 s)."""
     for attempt in range(attempts):
         try:
             return request(*args, **kwargs)
         except KafkaError as e:
-            if not e.retriable or attempt == attempts - 1:
+            if (not e.retriable or isinstance(e, (KafkaTimeoutError, RequestTimedOutError))
+                    or attempt == attempts - 1):
                 raise
             time.sleep(0.2)
 
