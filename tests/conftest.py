@@ -6,6 +6,7 @@ IRISLAB_MODES (e.g. "kraft") restricts the run to some modes; the default is bot
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import NamedTuple
@@ -57,6 +58,17 @@ def run_python(*args, timeout=60, **kwargs):
     """Run `python ARGS...` from the project folder, as a user would; capture its output."""
     return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout, **kwargs)
+
+
+def wait_for(predicate, timeout, what):
+    """Wait until predicate() holds; fail after `timeout` s naming `what` (a text, or a
+    function giving one, called only then). Returns the seconds waited."""
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < timeout, \
+            f"timed out after {timeout} s waiting for {what() if callable(what) else what}"
+        time.sleep(0.1)
+    return time.monotonic() - started
 
 
 def live_processes_mentioning(text):

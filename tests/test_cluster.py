@@ -9,19 +9,19 @@ admin client), never by the code under test alone.
 import json
 import os
 import subprocess
-import sys
 import time
 from typing import NamedTuple
 
 import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.protocol.api_key import ApiKey
 
 from irislab.broker import LocalCluster, free_ports
 from irislab.layout import SPECIES_PARTITION, TOPIC_PARTITIONS
-from conftest import MODES, ROOT, run_python
+from conftest import MODES, run_python, wait_for
+from test_faults import python
 from test_lab import (assert_each_row_landed_once_where_the_lab_says,
                       assert_role_printed_exactly_its_records, kcat_records)
 
@@ -80,22 +80,13 @@ def metadata(cluster):
     return {b["id"] for b in meta["brokers"]}, partitions
 
 
-def wait_until(condition, what, timeout=90):
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < timeout, \
-            f"not within {timeout} s: {what() if callable(what) else what}"
-        time.sleep(0.3)
-    return time.monotonic() - started
-
-
 def wait_until_in_sync(cluster):
     def in_sync():
         _, partitions = metadata(cluster)
         return all(partitions.get(tp, (0, [], []))[2] == list(range(1, BROKERS + 1))
                    for tp in LAB_PARTITIONS)
-    wait_until(in_sync, lambda: f"every lab partition has all three replicas in sync: "
-                                f"{metadata(cluster)[1]}")
+    wait_for(in_sync, 90, lambda: f"every lab partition to have all three replicas in sync: "
+                                  f"{metadata(cluster)[1]}")
 
 
 def leader_of(cluster, topic, partition):
@@ -115,11 +106,6 @@ def controller(cluster):
             except KafkaError:
                 time.sleep(0.5)
     return None
-
-
-def python(*args):
-    return subprocess.Popen([sys.executable, *map(str, args)], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def test_start_prints_the_bootstrap_list_and_status_shows_every_node_and_the_controller(cluster):
@@ -150,8 +136,8 @@ def test_lab_topics_are_replicated_three_times_with_two_in_sync_required(healthy
         return {t: configs.get(t, {}).get("min.insync.replicas", {}).get("value")
                 for t in TOPIC_PARTITIONS}
     # a broker that has not yet heard of a new topic answers for it with no configs
-    wait_until(lambda: set(min_insync_replicas().values()) == {"2"},
-               lambda: f"min.insync.replicas=2 on both topics: {min_insync_replicas()}", 30)
+    wait_for(lambda: set(min_insync_replicas().values()) == {"2"}, 30,
+             lambda: f"min.insync.replicas=2 on both topics: {min_insync_replicas()}")
 
     described = run_python("-m", "irislab.admin", "--describe", "--bootstrap-server",
                            healthy.bootstrap)
@@ -196,9 +182,9 @@ def test_a_partition_leader_killed_mid_stream_loses_and_duplicates_nothing(healt
 def test_a_killed_broker_started_again_rejoins_every_in_sync_set_it_left(healthy):
     victim = leader_of(healthy, "versicolor", 1)
     assert healthy.broker("kill", "--node", victim).returncode == 0
-    wait_until(lambda: all(victim not in isr for _, _, isr in
-                           (metadata(healthy)[1][tp] for tp in LAB_PARTITIONS)),
-               f"node {victim} leaves every in-sync set")
+    wait_for(lambda: all(victim not in isr for _, _, isr in
+                         (metadata(healthy)[1][tp] for tp in LAB_PARTITIONS)),
+             90, f"node {victim} to leave every in-sync set")
     status = healthy.broker("status")
     assert status.returncode == 1
     assert [l.split()[-1] for l in status.stdout.splitlines()
@@ -214,8 +200,8 @@ def test_a_killed_broker_started_again_rejoins_every_in_sync_set_it_left(healthy
 def test_a_killed_controller_is_replaced_and_the_cluster_still_takes_topics_and_records(healthy):
     before = controller(healthy)
     assert healthy.broker("kill", "--node", before).returncode == 0
-    elapsed = wait_until(lambda: controller(healthy) not in (before, None, -1),
-                         "a new controller", timeout=FAILOVER_BOUND_S)
+    elapsed = wait_for(lambda: controller(healthy) not in (before, None, -1),
+                       FAILOVER_BOUND_S, "a new controller")
     print(f"{healthy.mode}: new controller {controller(healthy)} after {elapsed:.1f} s")
     described = run_python("-m", "irislab.admin", "--describe", "--bootstrap-server",
                            healthy.bootstrap)
@@ -227,9 +213,13 @@ def test_a_killed_controller_is_replaced_and_the_cluster_still_takes_topics_and_
                 admin.create_topics({"after-the-controller": {"num_partitions": 2,
                                                               "replication_factor": 2}})
                 break
+            except TopicAlreadyExistsError:  # an earlier try went through after all
+                break
             except KafkaError:
                 time.sleep(1)
-    assert ("after-the-controller", 1) in metadata(healthy)[1]
+    # the brokers learn of a new topic from the controller a moment later
+    wait_for(lambda: ("after-the-controller", 1) in metadata(healthy)[1], 30,
+             "the new topic in kcat's metadata")
     produced = run_python("producer1.py", "--bootstrap-server", healthy.bootstrap, timeout=180)
     assert produced.returncode == 0, produced.stderr
     assert produced.stdout.splitlines()[-1].startswith("delivered 150 of 150 records sent")

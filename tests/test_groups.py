@@ -11,7 +11,7 @@ import uuid
 
 from kafka import KafkaConsumer, TopicPartition
 
-from conftest import ROOT
+from conftest import ROOT, wait_for
 from test_lab import RECORD_LINE, SPECIES, produce, reset_topics
 
 LAB_PARTITIONS = {("virginicasetosa", 0), ("virginicasetosa", 1), ("versicolor", 0),
@@ -28,13 +28,6 @@ def start_consumer(kafka, out_file, *args):
     return subprocess.Popen(
         [sys.executable, "consumer.py", "--bootstrap-server", kafka.bootstrap, *map(str, args)],
         cwd=ROOT, stdout=out_file.open("w"), stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def partitions_of(line):

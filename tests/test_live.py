@@ -15,7 +15,8 @@ from PIL import ImageGrab
 
 from conftest import ROOT
 from test_lab import COLOURS, colour_pixels, reset_topics
-from test_groups import records, wait_for
+from conftest import wait_for
+from test_groups import records
 
 
 def stream(kafka, delay):
