@@ -54,3 +54,8 @@ ROLE_PARTITIONS = {
     "setosa": [SPECIES_PARTITION["setosa"]],
     "virginica": [SPECIES_PARTITION["virginica"]],
 }
+
+
+def partition_label(topic, partition):
+    """virginicasetosa[1]: how every output names one partition."""
+    return f"{topic}[{partition}]"
