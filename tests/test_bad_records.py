@@ -212,6 +212,8 @@ def setosa_table_rows(lines):
                                                                           "offset"])
     assert lines[start].split() == ["topic", "partition", "offset", "id", *MEASUREMENTS,
                                     "species"]
-    cells = [line.split() for line in lines[start + 1:-1]]
-    assert all(len(c) == 9 for c in cells), lines[start + 1:-1]
+    # the table ends where pandas' summary of the measurements begins
+    end = lines.index("the setosa measurements, summarised by pandas (describe):")
+    cells = [line.split() for line in lines[start + 1:end]]
+    assert all(len(c) == 9 for c in cells), lines[start + 1:end]
     return {(c[0], int(c[1]), int(c[2])): (int(c[3]), c[8]) for c in cells}

@@ -99,17 +99,34 @@ def assert_role_printed_exactly_its_records(role, out, err):
     assert "Traceback" not in err
     wanted = {i for i, s in enumerate(SPECIES) if s in ROLE_SPECIES[role]}
     if role == "setosa":
-        # a table: a header with a species column, then one row per record
-        header, *rows = out.splitlines()[1:-1]
+        # a table: a header with a species column, one row per record, then pandas'
+        # summary of the measurements
+        lines = out.splitlines()
+        summary = lines.index("the setosa measurements, summarised by pandas (describe):")
+        header, *rows = lines[1:summary]
         assert header.split()[-1] == "species"
         ids = [int(row.split()[3]) for row in rows]
         assert all(row.split()[-1] == "setosa" for row in rows)
+        assert_setosa_summary(lines[summary + 1:summary + 7], IRIS.data[sorted(wanted)])
     else:
         lines = [RECORD_LINE.match(line) for line in out.splitlines() if RECORD_LINE.match(line)]
         ids = [int(m[4]) for m in lines]
         assert all(SPECIES[int(m[4])] == m[5] for m in lines)
     assert sorted(ids) == sorted(wanted)
     assert out.splitlines()[-1] == f"read {len(wanted)} records, skipped 0 malformed"
+
+
+def assert_setosa_summary(lines, measurements):
+    """pandas' describe() table: count, mean, std, min and max of each measurement, to two
+    decimals, as computed here from scikit-learn's copy of the data set."""
+    columns, *rows = [line.split() for line in lines]
+    assert columns == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    expected = {"count": [len(measurements)] * 4, "mean": measurements.mean(axis=0),
+                "std": measurements.std(axis=0, ddof=1), "min": measurements.min(axis=0),
+                "max": measurements.max(axis=0)}
+    assert [row[0] for row in rows] == list(expected)
+    for name, *values in rows:
+        assert np.allclose([float(v) for v in values], expected[name], atol=0.006), name
 
 
 def colour_pixels(png):
