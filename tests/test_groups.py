@@ -175,7 +175,7 @@ def test_a_rerun_of_a_group_shows_only_the_new_records(kafka, tmp_path):
 def test_the_setosa_table_grows_while_the_lab_streams(kafka, tmp_path):
     reset_topics(kafka.bootstrap)
     consumer = start_consumer(kafka.bootstrap, "setosa", "--timeout-ms", "4000")
-    header = consumer.wait_for_line(r"^topic\s+partition\s")
+    header = consumer.wait_for_line(r"^\s*topic\s+partition\s")
     assert consumer.out.splitlines()[1] == header
     assert header.split() == ["topic", "partition", "offset", "id", "sepal_length",
                               "sepal_width", "petal_length", "petal_width", "species"]
