@@ -11,7 +11,7 @@ from typing import NamedTuple
 import pytest
 
 from irislab.broker import free_port, local_broker
-from tests.lab import MODES, started_count, stop_started_since
+from tests.lab import MODES, scripts_running, stop_scripts
 
 # fixtures that start Apache Kafka: a unit test may use none of them
 BROKER_FIXTURES = {"kafka", "own_broker", "cluster", "healthy"}
@@ -41,19 +41,19 @@ def unused_address():
 
 
 @pytest.fixture(autouse=True)
-def stop_scripts():
+def every_script_stopped():
     """Every script the test started (start_python) is killed and reaped when it ends,
     passed or failed."""
-    before = started_count()
+    before = scripts_running()
     yield
-    stop_started_since(before)
+    stop_scripts(keep=before)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def stop_scripts_left_by_fixtures():
-    """Scripts a module's fixture started, should it fail before they ended."""
+def every_script_stopped_at_the_end():
+    """And so are those a module's fixture started, should it fail before they ended."""
     yield
-    stop_started_since(0)
+    stop_scripts()
 
 
 def pytest_collection_modifyitems(config, items):

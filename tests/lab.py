@@ -4,7 +4,7 @@ broker (reset the topics, produce, consume), kcat's view of what landed where, a
 facts as the assignment states them, to check the code against.
 
 Every script started in the background is stopped (killed and reaped) when the test that
-started it ends, passed or failed: see the `stop_scripts` fixture in conftest.py.
+started it ends, passed or failed: see the `every_script_stopped` fixture in conftest.py.
 """
 
 import json
@@ -60,7 +60,7 @@ def run_python(*args, timeout=60, env=None, check=False):
                              f"{err[-3000:]}") from None
     if check:
         assert result.returncode == 0, \
-            f"{' '.join(map(str, args))} exited {result.returncode}:\n{result.stderr}"
+            f"python {' '.join(map(str, args))}: exited {result.returncode}\n{result.stderr}"
     return result
 
 
@@ -154,15 +154,16 @@ class Script:
             _running.remove(self)
 
 
-def started_count():
-    """How many scripts run now: what stop_started_since() stops back to."""
-    return len(_running)
+def scripts_running():
+    """The scripts started and not yet stopped."""
+    return list(_running)
 
 
-def stop_started_since(count):
-    """Stop every script started after started_count() returned `count`."""
-    for script in reversed(_running[count:]):
-        script.stop()
+def stop_scripts(keep=()):
+    """Stop every script started and not yet stopped, but those in `keep`."""
+    for script in reversed(_running[:]):
+        if script not in keep:
+            script.stop()
 
 
 def wait_for(predicate, timeout, what):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab import start_python, started_count, stop_started_since
+from tests.lab import scripts_running, start_python, stop_scripts
 
 pytestmark = pytest.mark.unit
 
@@ -58,8 +58,8 @@ def test_wait_for_line_fails_after_its_timeout():
 
 
 def test_scripts_started_during_a_test_are_killed_and_reaped_at_its_end():
-    before = started_count()
+    before = scripts_running()
     script = start_python("-c", "import time; time.sleep(60)")
-    stop_started_since(before)
+    stop_scripts(keep=before)
     assert script.returncode == -signal.SIGKILL
-    assert started_count() == before
+    assert scripts_running() == before
