@@ -7,11 +7,11 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaTimeoutError
 
 from irislab.broker import BrokerError, LocalBroker, free_port, kraft_cluster_id
-from conftest import new_topic, live_processes_mentioning, run_python
+from tests.lab import live_processes_mentioning, new_topic, run_python
 
 
 def test_admin_client_creates_a_two_partition_topic(kafka):
-    name = new_topic(kafka)
+    name = new_topic(kafka.bootstrap)
     with KafkaAdminClient(bootstrap_servers=kafka.bootstrap) as admin:
         [topic] = admin.describe_topics([name])
     assert sorted(p["partition_index"] for p in topic["partitions"]) == [0, 1]
@@ -19,7 +19,7 @@ def test_admin_client_creates_a_two_partition_topic(kafka):
 
 
 def test_records_come_back_with_their_partition_and_offset(kafka):
-    name = new_topic(kafka)
+    name = new_topic(kafka.bootstrap)
     with KafkaProducer(bootstrap_servers=kafka.bootstrap) as producer:
         futures = [producer.send(name, value=f"r{i}".encode(), partition=i % 2) for i in range(10)]
         producer.flush()

@@ -10,6 +10,7 @@ import pytest
 from kafka import TopicPartition
 
 import consumer
+from tests.lab import SETOSA_SUMMARY
 from irislab.codec import Malformed, decode_record
 from irislab.reading import ReadSettings, Tally, read_at_scale
 
@@ -191,7 +192,7 @@ def test_the_setosa_summary_counts_every_record_of_a_repeated_flower(stand_in, c
     args = lab_args("setosa", summary=True)
     assert consumer.finish(args, consumer.consume_setosa(args)) == 0
     lines = capsys.readouterr().out.splitlines()
-    start = lines.index("the setosa measurements, summarised by pandas (describe):")
+    start = lines.index(SETOSA_SUMMARY)
     table = {row.split()[0]: row.split()[1:] for row in lines[start + 2:start + 7]}
     assert float(table["count"][0]) == 4
     assert float(table["mean"][0]) == 5.25  # (3 x 5.0 + 6.0) / 4
