@@ -1,17 +1,17 @@
 """What producer1.py, consumer.py and `python -m irislab.admin` share on the command line:
-the broker address, quiet client logs, and one-line errors with the documented exit codes
+the broker address and the client.properties of a secured cluster (the settings every Kafka
+client is built with), quiet client logs, and one-line errors with the documented exit codes
 (0 done, 1 runtime failure, 2 bad usage)."""
 
 import argparse
 import logging
 import os
-import re
 import socket
 import sys
 
 from kafka.errors import KafkaError
 
-from irislab import LabError
+from irislab import LabError, clientconfig
 
 # how long to try reaching the broker before saying it cannot be reached
 CONNECT_MS = 8000
@@ -21,20 +21,21 @@ CONNECT_MS = 8000
 CLIENT_SETTINGS = {"reconnect_backoff_max_ms": 1000}
 
 
-# a host name, an IPv4 address, or an IPv6 address in brackets
-HOST_NAME = re.compile(r"[\w.-]+|\[[0-9a-fA-F:.]+\]")
-
-
 def bootstrap_address(text):
     """argparse type for HOST:PORT, or a comma-separated list of them (any of a cluster's
     brokers will do to start with; the client then learns the others from it)."""
-    for address in text.split(","):
-        host, sep, port = address.strip().rpartition(":")
-        if (not sep or not HOST_NAME.fullmatch(host) or not port.isdigit()
-                or not 0 < int(port) < 65536):
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not HOST:PORT or a comma-separated list of them")
-    return ",".join(address.strip() for address in text.split(","))
+    try:
+        return clientconfig.bootstrap_list(text)
+    except clientconfig.ClientConfigError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def client_config_file(path):
+    """argparse type for --client-config: the kafka-python settings the file gives."""
+    try:
+        return clientconfig.read_client_config(path)
+    except clientconfig.ClientConfigError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def positive_int(text):
@@ -44,11 +45,44 @@ def positive_int(text):
     return int(text)
 
 
+class StoreGiven(argparse.Action):
+    """Stores the value and notes that it was given on the command line, not defaulted:
+    a given --bootstrap-server wins over the client.properties' bootstrap.servers, and
+    that over $KAFKA_BOOTSTRAP_SERVERS or localhost:9092."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        setattr(namespace, self.dest + "_given", True)
+
+
 def add_bootstrap_argument(parser):
-    parser.add_argument("--bootstrap-server", type=bootstrap_address,
+    parser.set_defaults(bootstrap_server_given=False)
+    parser.add_argument("--bootstrap-server", type=bootstrap_address, action=StoreGiven,
                         default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
                         help="the broker, HOST:PORT, or a cluster's brokers, HOST:PORT,HOST:PORT,... "
                              "(default: $KAFKA_BOOTSTRAP_SERVERS, else localhost:9092)")
+
+
+def add_connection_arguments(parser):
+    """--bootstrap-server and --client-config; client_settings(args) combines them."""
+    add_bootstrap_argument(parser)
+    parser.add_argument("--client-config", metavar="FILE", type=client_config_file,
+                        default=os.environ.get("KAFKA_CLIENT_CONFIG") or None,
+                        help="a secured or managed cluster's client.properties: "
+                             "security.protocol, the SASL login, the TLS files, in librdkafka's "
+                             "or Java's spelling; its bootstrap.servers counts unless "
+                             "--bootstrap-server is given (default: $KAFKA_CLIENT_CONFIG)")
+
+
+def client_settings(args):
+    """The keyword arguments every KafkaProducer, KafkaConsumer and KafkaAdminClient is built
+    with: bootstrap_servers, and the security settings of --client-config. They print with
+    the passwords hidden."""
+    from_file = getattr(args, "client_config", None) or {}
+    bootstrap = args.bootstrap_server
+    if not getattr(args, "bootstrap_server_given", True) and "bootstrap_servers" in from_file:
+        bootstrap = from_file["bootstrap_servers"]
+    return clientconfig.KafkaSettings(from_file, bootstrap_servers=bootstrap)
 
 
 def check_resolves(bootstrap):
