@@ -40,8 +40,10 @@ registry's `schema.registry.url`, `basic.auth.credentials.source`, `basic.auth.u
 
 Refused, each with a ClientConfigError whose one line names the file, line and key:
 a missing or unreadable file; a line that is not key=value; an unknown key; a JKS or PKCS12
-store (kafka-python reads PEM: the message gives the command that converts it); a PEM file
-that is missing or does not hold what its key says; a security.protocol or mechanism
+store (kafka-python reads PEM: the message gives the command that converts it), or a store
+password (a PEM store has none, as in Kafka); a PEM file that is missing, does not hold what
+its key says, or whose key does not load (checked now: OpenSSL would otherwise ask for a
+missing key password on the terminal when connecting); a security.protocol or mechanism
 kafka-python lacks or cannot take from a file (GSSAPI, OAUTHBEARER, AWS_MSK_IAM); SASL
 without a mechanism (Kafka's clients would then use GSSAPI: name the mechanism instead) or
 without a user name and password; sasl.* or ssl.* keys that the protocol would not use (a
@@ -241,7 +243,8 @@ def parse_jaas(text):
                 or at + 2 >= len(tokens) or tokens[at + 2][0] not in ("word", "quoted")):
             raise ValueError('has something other than name="value" options')
         if name[1] in options:
-            raise ValueError(f"gives the option {name[1]!r} twice")
+            shown = repr(name[1]) if SAFE_NAME.fullmatch(name[1]) else "an option"
+            raise ValueError(f"gives {shown} twice")
         options[name[1]] = tokens[at + 2][1]
         at += 3
     if at == len(tokens):
