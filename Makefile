@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MODE ?= zookeeper
 
-.PHONY: venv jars demo cluster-demo test bench bench-smoke broker-up broker-down broker-status clean
+.PHONY: venv jars demo cluster-demo test test-fast bench bench-smoke broker-up broker-down broker-status clean
 
 venv: $(VENV)/.installed
 
@@ -35,6 +35,11 @@ test: jars
 	@command -v kcat >/dev/null || { echo "make test needs kcat (Debian: apt-get install kcat)"; exit 1; }
 	@command -v Xvfb >/dev/null || { echo "make test needs Xvfb (Debian: apt-get install xvfb)"; exit 1; }
 	$(PY) -m pytest
+
+# the tests that need no broker and no Java (marked unit): seconds, not minutes; like any
+# pytest run, it fails when it finds no test to run (exit 5)
+test-fast: venv
+	$(PY) -m pytest -m unit -q
 
 # throughput: ours against raw kafka-python, Java and confluent-kafka (RECORDS=300000 for
 # fewer); then the lab's end-to-end time on a warm broker

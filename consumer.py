@@ -1,309 +1,223 @@
 """consumer.py: the lab's three consumers, each reading its partitions from the beginning.
 
-    python consumer.py --role all        every partition of both topics: prints each record,
-                                         then saves the sepal scatter plot (--plot-file)
-    python consumer.py --role setosa     virginicasetosa partition 1: a table of the setosa
-                                         records, a row as each arrives
-    python consumer.py --role virginica  virginicasetosa partition 0: every virginica record
+    python consumer.py --role all        consumer 1: every partition of both topics; prints
+                                         each record, then draws the sepal plot (--plot-file)
+    python consumer.py --role setosa     consumer 2: virginicasetosa partition 1; a table of
+                                         the setosa records, then their summary (pandas)
+    python consumer.py --role virginica  consumer 3: virginicasetosa partition 0; prints every
+                                         virginica record
 
-Each role assigns its partitions (no consumer group, nothing committed), seeks to the
-beginning, and iterates over the batches poll() returns, a batch per partition, until no
-record has arrived for --timeout-ms (as consumer_timeout_ms ends an iterating consumer), or
-with --exit-at-end once it has read what the partitions held at start. If it stops before
-the end (the broker went away), it says the output is incomplete and exits 1.
-A record that is not an iris row is skipped with one warning line; the count is reported.
-With --summary on a terminal, a progress bar (tqdm) shows the records read and the rate.
+Each one is the lab's KafkaConsumer: no consumer group, `assign` its partitions,
+`seek_to_beginning`, then `for message in consumer:` until no record has arrived for
+--timeout-ms (the lab's consumer_timeout_ms, 10 s). The records' values are decoded by the
+consumer's value_deserializer into IrisRecords; a value that is not an iris row is skipped
+with one warning line. If the broker went away before a consumer had read its partitions to
+their end, it says its output is incomplete and exits 1.
 
-With --group NAME a consumer is a member of consumer group NAME: role all subscribes and
-the group shares the four partitions among its members (it prints `assigned:` / `revoked:`
-when they move); roles setosa and virginica keep their partition. Each starts from the
-group's committed position (a new group: the earliest offset) and commits what it has shown.
-With --live, role all redraws the plot while the records arrive.
+Beyond the lab (irislab/reading.py): --group NAME reads as a member of a consumer group,
+--live redraws the plot as records arrive, --exit-at-end stops at the end offsets, and
+--summary prints counts instead of every record (with --exit-at-end, a progress bar on a
+terminal).
 """
 
 import argparse
 import sys
-import time
-from array import array
-from collections import Counter
 from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
-from tqdm import tqdm
 
 from irislab import LabError, cli
 from irislab.admin import ensure_topics
-from irislab.codec import MEASUREMENTS, Malformed, decode_record
-from irislab.groups import (HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, GroupOffsets,
-                            ShowRebalance, leave_on_sigterm)
-from irislab.layout import ROLE_PARTITIONS, SPECIES
+from irislab.codec import RecordDeserializer
+from irislab.groups import leave_on_sigterm
+from irislab.layout import ROLE_PARTITIONS, partition_label
 from irislab.plot import LivePlot, display_available, plot_sepals
+from irislab.reading import CONSUMER_SETTINGS, ReadSettings, Tally, finishing, read_at_scale
+from irislab.codec import MEASUREMENTS
+
+SEPALS = ("sepal_length", "sepal_width")
 
 
-# With a group or --live, the read loop wakes up this often, even without records, to commit
-# what it has shown and redraw the plot (which itself redraws at most twice a second).
-TICK_MS = 250
+# -- the lab's consumers ------------------------------------------------------------------
+
+def lab_consumer(args, role):
+    """The lab's KafkaConsumer for a role: its partitions, read from the beginning."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=args.bootstrap_server,
+        consumer_timeout_ms=args.timeout_ms,  # `for message in consumer` ends after this
+        value_deserializer=RecordDeserializer(),  # each value: an IrisRecord, or Malformed
+        **CONSUMER_SETTINGS,
+    )
+    consumer.assign([TopicPartition(topic, p) for topic, p in ROLE_PARTITIONS[role]])
+    consumer.seek_to_beginning()  # no group, nothing committed: every run reads everything
+    print(f"role {role}: reading {partitions_text(role)} from the beginning until "
+          f"{args.timeout_ms / 1000:g} s pass without a record", flush=True)
+    return consumer
 
 
-# Records handed over by one poll(): fewer, larger batches cost less per record (the
-# default is 500); still small enough that --group and --live commit and redraw on time.
-MAX_POLL_RECORDS = 2000
+def consume_all(args):
+    """Consumer 1: every record of both topics, then the sepal plot."""
+    consumer = lab_consumer(args, "all")
+    tally = Tally(keep=SEPALS)  # keeps each record's sepal length and width for the plot
+    with finishing(consumer, tally):
+        for message in consumer:
+            record = tally.add(message)  # None: not an iris row, skipped
+            if record is not None and not args.summary:
+                print(record_line(message, record), flush=True)
+    return tally
 
 
-class Tally:
-    """What a consumer read, kept compact so that a million records fit: counts per
-    partition, and per species: role all keeps each sepal point (for the plot), the other
-    roles only a count."""
-
-    def __init__(self):
-        self.per_partition = Counter()
-        self.per_species = Counter()
-        self.sepals = {species: (array("d"), array("d")) for species in SPECIES}
-
-    @property
-    def count(self):
-        return sum(self.per_partition.values())
-
-    def species_counts(self):
-        return self.per_species + Counter(
-            {species: len(lengths) for species, (lengths, _) in self.sepals.items()})
-
-    def summary(self):
-        counts = self.species_counts()
-        return ("records per partition: " + ", ".join(
-                    f"{t}[{p}] {n}" for (t, p), n in sorted(self.per_partition.items()))
-                + "\nrecords per species: " + ", ".join(
-                    f"{s} {counts[s]}" for s in SPECIES if counts[s]))
+def consume_setosa(args):
+    """Consumer 2: the setosa records as a table, a row as each arrives."""
+    consumer = lab_consumer(args, "setosa")
+    tally = Tally(keep=MEASUREMENTS)  # for the summary at the end
+    if not args.summary:
+        print(TABLE_HEADER, flush=True)
+    with finishing(consumer, tally):
+        for message in consumer:
+            record = tally.add(message)
+            if record is not None and not args.summary:
+                print(table_row(message, record), flush=True)
+    return tally
 
 
-def record_line(topic, partition, offset, record):
+def consume_virginica(args):
+    """Consumer 3: every virginica record, from the start of its partition."""
+    consumer = lab_consumer(args, "virginica")
+    tally = Tally()
+    with finishing(consumer, tally):
+        for message in consumer:
+            record = tally.add(message)
+            if record is not None and not args.summary:
+                print(record_line(message, record), flush=True)
+    return tally
+
+
+LAB_CONSUMERS = {"all": consume_all, "setosa": consume_setosa, "virginica": consume_virginica}
+
+
+# -- what the consumers print -------------------------------------------------------------
+
+def record_line(message, record):
     values = " ".join(f"{field}={getattr(record, field)}" for field in MEASUREMENTS)
     predicted = f" predicted={record.predicted}" if record.predicted else ""
-    return (f"topic={topic} partition={partition} offset={offset} "
+    return (f"topic={message.topic} partition={message.partition} offset={message.offset} "
             f"id={record.id} species={record.species}{predicted} {values}")
 
 
-# The setosa role's table, printed a row at a time as the records arrive: fixed widths, wide
-# enough for the lab's topic names, offsets up to 8 digits and ids up to 7
+# The setosa table: fixed widths, wide enough for the lab's topic names, offsets up to 8
+# digits and ids up to 7, so that the rows line up as they arrive one by one
 TABLE_COLUMNS = (("topic", 15), ("partition", 9), ("offset", 8), ("id", 7),
                  *((field, len(field)) for field in MEASUREMENTS), ("species", 10))
 TABLE_HEADER = " ".join(f"{name:>{width}}" for name, width in TABLE_COLUMNS)
 TABLE_ROW = " ".join(f"{{:>{width}}}" for _, width in TABLE_COLUMNS)
 
 
-def table_row(topic, partition, offset, record):
-    line = TABLE_ROW.format(topic, partition, offset, record.id,
+def table_row(message, record):
+    line = TABLE_ROW.format(message.topic, message.partition, message.offset, record.id,
                             *(getattr(record, field) for field in MEASUREMENTS), record.species)
     return line + (f" predicted={record.predicted}" if record.predicted else "")
 
 
-def print_warning(text):
-    print(text, file=sys.stderr, flush=True)
+def setosa_summary(tally):
+    """The setosa measurements' count, mean, std, min and max, as pandas describes them."""
+    import pandas as pd  # only the setosa consumer needs it: the others start faster
+    rows, counts = tally.kept("setosa")  # each distinct row once, with how many records had it
+    measurements = pd.DataFrame(rows, columns=MEASUREMENTS)
+    measurements = measurements.loc[measurements.index.repeat(counts)]  # a row per record
+    return measurements.describe().loc[["count", "mean", "std", "min", "max"]].round(2)
 
 
-def progress_warning(progress):
-    """Warnings printed above the progress bar, not through it."""
-    return lambda text: progress.write(text, file=sys.stderr)
+def partitions_text(role):
+    return ", ".join(partition_label(t, p) for t, p in ROLE_PARTITIONS[role])
 
 
-def progress_bar(consumer, tps):
-    """--summary on a terminal: a progress bar on stderr (records, rate, and with a known
-    total, time left), updated once a batch. None when stderr is not a terminal."""
-    if not sys.stderr.isatty():
-        return None
-    total = None
-    if tps:  # --exit-at-end: what is left between each position and its end offset
-        ends = consumer.end_offsets(tps)
-        total = sum(max(0, end - consumer.position(tp)) for tp, end in ends.items())
-    return tqdm(total=total, unit=" records", unit_scale=True, file=sys.stderr,
-                dynamic_ncols=True, leave=False)
+def finish(args, tally):
+    """A consumer's ending, whichever way it read: the plot or the summary, then the count."""
+    if args.summary:
+        print(tally.summary())
+    if args.role == "setosa" and tally.count:
+        print("the setosa measurements, summarised by pandas (describe):")
+        print(setosa_summary(tally).to_string())
+    if args.role == "all":
+        show = args.show and display_available()
+        if args.show and not show:
+            print("warning: no display, so --show only saves the plot", file=sys.stderr)
+        plot_sepals(tally.sepals(), args.plot_file, show)
+        print(f"saved the sepal plot of {tally.count} records to {args.plot_file}")
+    print(f"read {tally.count} records, skipped {tally.skipped} malformed"
+          + (" (INCOMPLETE)" if tally.missing else ""))
+    if not tally.count and not tally.skipped and not tally.missing and not args.exit_at_end:
+        print(f"nothing arrived within {args.timeout_ms / 1000:g} s (--timeout-ms): start this "
+              "consumer after the producer, or raise --timeout-ms")
+    if tally.missing == "interrupted":
+        return 130
+    if tally.missing:
+        raise LabError(f"the output above is incomplete: {tally.missing}")
+    return 0
 
 
-def ends_to_reach(consumer, tps):
-    """(topic, partition) -> end offset, for the partitions whose position is before it."""
-    return {(tp.topic, tp.partition): end for tp, end in consumer.end_offsets(list(tps)).items()
-            if consumer.position(tp) < end}
+# -- beyond the lab: groups, a live plot, reading to the end ------------------------------
 
-
-def read_records(args, partitions, tally, live=None):
-    """Every iris record on the partitions, from the beginning (with --group: from the
-    group's committed position) until the timeout (or, with --exit-at-end, until each
-    partition's end offset at start), into the tally. Returns the number skipped, and what
-    is missing if the partitions were not read to their end."""
-    group = args.group
-    ticking = group is not None or live is not None
-    consumer = KafkaConsumer(
-        bootstrap_servers=args.bootstrap_server,
-        group_id=group,                # None: the lab reads all, commits nothing
-        enable_auto_commit=False,      # a group commits below, after the records are shown
-        auto_offset_reset="earliest",  # a group with no committed position reads everything
-        session_timeout_ms=SESSION_TIMEOUT_MS, heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
-        max_poll_records=MAX_POLL_RECORDS,
-        **cli.CLIENT_SETTINGS,
-    )
-    offsets = GroupOffsets(consumer) if group else None
-    rebalance = progress = None
-    skipped, missing, unread = 0, None, None
-    tps = [TopicPartition(topic, p) for topic, p in partitions]
-    table = args.role == "setosa" and not args.summary
-    print_lines = args.role != "setosa" and not args.summary
-    sepals = tally.sepals if args.role == "all" else None  # only role all draws the plot
-    per_species = tally.per_species
-    shown = offsets.shown if offsets else None
-    # stop after --timeout-ms without a record; with a group or --live, wake up every tick
-    wait_ms = TICK_MS if ticking else args.timeout_ms
-    clock = time.monotonic
-    try:
-        if group and args.role == "all":
-            # a member of the group: the group shares the topics' partitions among its members
-            rebalance = ShowRebalance(offsets)
-            consumer.subscribe(sorted({topic for topic, _ in partitions}), listener=rebalance)
-            for topic, _ in partitions:  # the topics' partitions, known before the group is
-                consumer.partitions_for_topic(topic)  # joined: else it assigns twice at start
-        else:
-            consumer.assign(tps)
-            if group is None:
-                consumer.seek_to_beginning()
-            # with a group: from the group's committed position, else the earliest offset
-            if args.exit_at_end:
-                # (topic, partition) -> its end offset at start, for those not yet read
-                unread = (ends_to_reach(consumer, tps) if group else
-                          {(tp.topic, tp.partition): end
-                           for tp, end in consumer.end_offsets(tps).items() if end > 0})
-        if table:
+def read_beyond_the_lab(args):
+    """--group, --live, --exit-at-end: the batch loop of irislab/reading.py, showing each
+    record as the lab's consumer of the same role does."""
+    if args.group:
+        leave_on_sigterm()
+        where = (f"member of group {args.group}: reading the partitions the group assigns, "
+                 "from its committed positions," if args.role == "all" else
+                 f"reading {partitions_text(args.role)} from group {args.group}'s committed "
+                 "position")
+    else:
+        where = f"reading {partitions_text(args.role)} from the beginning"
+    until = ("each partition's end offset" if args.exit_at_end
+             else f"{args.timeout_ms / 1000:g} s pass without a record")
+    print(f"role {args.role}: {where} until {until}", flush=True)
+    tally = Tally(keep={"all": SEPALS, "setosa": MEASUREMENTS}.get(args.role, ()))
+    show = None
+    if not args.summary:
+        show = {"all": print_record, "setosa": print_table_row,
+                "virginica": print_record}[args.role]
+        if args.role == "setosa":
             print(TABLE_HEADER, flush=True)
-        if args.summary:
-            progress = progress_bar(consumer, tps if unread else None)
-        warn = print_warning if progress is None else progress_warning(progress)
-        done = unread == {}
-        idle_ms = 0
-        next_tick = clock() + TICK_MS / 1000
-        while not done and idle_ms < args.timeout_ms:
-            # a batch per partition; {} once wait_ms pass without a record
-            batches = consumer.poll(timeout_ms=wait_ms)
-            if not batches:
-                idle_ms += wait_ms
-            else:
-                idle_ms = 0
-            for tp, messages in batches.items():
-                topic, partition = key = tp.topic, tp.partition
-                read = 0
-                for message in messages:
-                    record = decode_record(message.value)
-                    if type(record) is Malformed:
-                        skipped += 1
-                        warn(f"warning: skipped topic={topic} partition={partition} "
-                             f"offset={message.offset}: {record.reason}")
-                        continue
-                    read += 1
-                    if sepals is not None:  # role all: every point, for the plot
-                        lengths, widths = sepals[record.species]
-                        lengths.append(record.sepal_length)
-                        widths.append(record.sepal_width)
-                    else:
-                        per_species[record.species] += 1
-                    if table:
-                        print(table_row(topic, partition, message.offset, record), flush=True)
-                    elif print_lines:
-                        print(record_line(topic, partition, message.offset, record), flush=True)
-                tally.per_partition[key] += read
-                end = messages[-1].offset + 1
-                if shown is not None:  # shown (or skipped): may be committed from now on
-                    shown[key] = end
-                if unread is not None and end >= unread.get(key, 0):
-                    unread.pop(key, None)
-                    done = not unread
-                if progress is not None:
-                    progress.update(len(messages))
-            if ticking and clock() >= next_tick:
-                next_tick = clock() + TICK_MS / 1000
-                if offsets:
-                    offsets.commit()  # what the lines above showed
-                if live:
-                    live.update()
-                if rebalance and rebalance.assigned is not None:
-                    # the member's partitions changed: wait the timeout anew for their records,
-                    # or with --exit-at-end read these to their end offsets now
-                    tps, rebalance.assigned = sorted(rebalance.assigned), None
-                    idle_ms = 0
-                    if args.exit_at_end:
-                        unread = ends_to_reach(consumer, tps)
-                        done = unread == {}
-        if rebalance:
-            tps = sorted(consumer.assignment())
-        # read to the end offsets seen at start: nothing to ask the broker (which would
-        # answer only after the fetch it holds open, up to fetch_max_wait_ms, returns)
-        missing = None if unread == {} else unread_partitions(consumer, tps)
-    except KeyboardInterrupt:
-        print("interrupted: showing what was read so far", file=sys.stderr)
-        missing = "interrupted"
-    finally:
-        if progress is not None:
-            progress.close()
-        if offsets:
-            offsets.commit()
-        consumer.close()  # a group member leaves its group: its partitions move at once
-    return skipped, missing
-
-
-def unread_partitions(consumer, tps):
-    """None if every partition was read to its end offset; else what was not."""
+    live = None
+    if args.live:
+        window = display_available()
+        live = LivePlot(tally.sepals, args.plot_file, window)
+        if window and not live.window:
+            print("warning: no window toolkit (tkinter), so --live rewrites the plot file",
+                  file=sys.stderr)
+    settings = ReadSettings(
+        partitions=ROLE_PARTITIONS[args.role], timeout_ms=args.timeout_ms,
+        exit_at_end=args.exit_at_end, group=args.group,
+        subscribe=args.group is not None and args.role == "all",
+        progress=args.summary, live=live)
     try:
-        ends = consumer.end_offsets(tps, timeout_ms=5000)
-        positions = {tp: consumer.position(tp, timeout_ms=5000) for tp in tps}
-        behind = [f"{tp.topic}[{tp.partition}] at offset {positions[tp]} of {ends[tp]}"
-                  for tp in tps if positions[tp] < ends[tp]]
-    except KafkaError as e:
-        return f"lost the broker before reading to the end ({e})"
-    return ("stopped before the end of " + ", ".join(behind)) if behind else None
+        read_at_scale({"bootstrap_servers": args.bootstrap_server,
+                       "value_deserializer": RecordDeserializer()}, settings, tally, show)
+    finally:
+        if live is not None:
+            live.close()
+    return tally
+
+
+def print_record(message, record):
+    print(record_line(message, record), flush=True)
+
+
+def print_table_row(message, record):
+    print(table_row(message, record), flush=True)
 
 
 def main(args):
-    partitions = ROLE_PARTITIONS[args.role]
     if args.role == "all" and not Path(args.plot_file).resolve().parent.is_dir():
         raise LabError(f"cannot save the plot to {args.plot_file}: no such folder")
-    if args.group:
-        leave_on_sigterm()
     ensure_topics(args.bootstrap_server)  # the lab may start consumers before the producer
-    until = ("each partition's end offset" if args.exit_at_end
-             else f"{args.timeout_ms / 1000:g} s pass without a record")
-    if args.group and args.role == "all":
-        reading = (f"member of group {args.group}: reading the partitions the group assigns, "
-                   "from its committed positions,")
+    if args.group or args.live or args.exit_at_end:
+        tally = read_beyond_the_lab(args)
     else:
-        reading = "reading " + ", ".join(f"{t}[{p}]" for t, p in partitions) + (
-            f" from group {args.group}'s committed position" if args.group
-            else " from the beginning")
-    print(f"role {args.role}: {reading} until {until}", flush=True)
-    tally = Tally()
-    window = display_available()
-    live = LivePlot(tally.sepals, args.plot_file, window) if args.live else None
-    if live and window and not live.window:
-        print("warning: no window toolkit (tkinter), so --live rewrites the plot file",
-              file=sys.stderr)
-    try:
-        skipped, missing = read_records(args, partitions, tally, live)
-    finally:
-        if live:
-            live.close()
-    if args.summary:
-        print(tally.summary())
-    elif args.role == "setosa" and not tally.count:
-        print("(no records)")
-    if args.role == "all":
-        show = args.show and window
-        if args.show and not show:
-            print("warning: no display, so --show only saves the plot", file=sys.stderr)
-        plot_sepals(tally.sepals, args.plot_file, show)
-        print(f"saved the sepal plot of {tally.count} records to {args.plot_file}")
-    print(f"read {tally.count} records, skipped {skipped} malformed"
-          + (" (INCOMPLETE)" if missing else ""))
-    if missing == "interrupted":
-        return 130
-    if missing:
-        raise LabError(f"the output above is incomplete: {missing}")
-    return 0
+        tally = LAB_CONSUMERS[args.role](args)
+    return finish(args, tally)
 
 
 def group_name(text):
@@ -313,39 +227,46 @@ def group_name(text):
     return text
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description="The lab's consumers: all, setosa, virginica.")
-    parser.add_argument("--role", required=True, choices=sorted(ROLE_PARTITIONS),
+def build_parser():
+    parser = argparse.ArgumentParser(prog="consumer.py",
+                                     description="The lab's consumers: all, setosa, virginica.")
+    parser.add_argument("--role", required=True, choices=sorted(LAB_CONSUMERS),
                         help="which of the lab's three consumers to play")
     cli.add_bootstrap_argument(parser)
     parser.add_argument("--timeout-ms", type=cli.positive_int, default=10000,
-                        help="stop after this long without a record (default: 10000)")
+                        help="stop after this long without a record: the lab's "
+                             "consumer_timeout_ms (default: 10000)")
     parser.add_argument("--plot-file", default="iris_sepal.png",
                         help="role all: where to save the sepal plot (default: iris_sepal.png)")
-    parser.add_argument("--exit-at-end", action="store_true",
+    parser.add_argument("--summary", action="store_true",
+                        help="print counts per partition and species instead of every record "
+                             "(with --exit-at-end on a terminal: a progress bar)")
+    parser.add_argument("--show", action="store_true",
+                        help="role all: also open the plot in a window, when there is a display")
+    beyond = parser.add_argument_group("beyond the lab")
+    beyond.add_argument("--exit-at-end", action="store_true",
                         help="stop once every partition is read to the end offset it had at "
                              "start (with --group: the member's partitions, each time they "
                              "are assigned), without waiting for the timeout (like kcat -e)")
-    parser.add_argument("--summary", action="store_true",
-                        help="print counts per partition and species instead of every record")
-    parser.add_argument("--show", action="store_true",
-                        help="role all: also open the plot in a window, when there is a display")
-    parser.add_argument("--group", metavar="NAME", type=group_name,
+    beyond.add_argument("--group", metavar="NAME", type=group_name,
                         help="read as a member of consumer group NAME: role all shares the "
                              "partitions with the group's other members; every role starts "
                              "from the group's committed position (a new group: the earliest "
                              "offset) and commits offsets after the records are shown, never "
-                             "before (at-least-once: a member killed in between has its last "
-                             "records shown again by the member that takes over)")
-    parser.add_argument("--live", action="store_true",
+                             "before (at-least-once)")
+    beyond.add_argument("--live", action="store_true",
                         help="role all: redraw the plot while records arrive, in a window when "
                              "there is a display, else by rewriting --plot-file every second")
+    return parser
+
+
+def parse_args(argv=None):
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.live and args.role != "all":
         parser.error("--live draws the plot of role all")
-    return parser, args
+    return args
 
 
 if __name__ == "__main__":
-    parser, args = parse_args()
-    sys.exit(cli.run(main, args, parser.prog))
+    sys.exit(cli.run(main, parse_args(), "consumer.py"))

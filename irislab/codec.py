@@ -14,7 +14,7 @@ from typing import Annotated, Literal, NamedTuple
 
 import msgspec
 import numpy as np
-from kafka.serializer import Serializer
+from kafka.serializer import Deserializer, Serializer
 
 from irislab.layout import SPECIES
 
@@ -119,6 +119,13 @@ def decode_record(value):
         return _decode(value)  # one call in C: parse, check every field, build the record
     except Exception:  # noqa: BLE001 -- whatever msgspec refuses, explain() says why
         return explain(value)
+
+
+class RecordDeserializer(Deserializer):
+    """The consumers' value_deserializer: each value as an IrisRecord, or Malformed(reason)."""
+
+    def deserialize(self, topic, headers, data):
+        return decode_record(data)
 
 
 def decode_value(value):

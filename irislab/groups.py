@@ -1,9 +1,10 @@
 """A consumer as a member of a consumer group, the lab's group_id answer: the group shares
 the topics' partitions among its members and keeps each member's committed position.
 
-consumer.py --group uses these: the member's session settings, GroupOffsets (commit only
-what has been shown), ShowRebalance (print `assigned:` / `revoked:` as partitions move) and
-leave_on_sigterm (a member stopped with SIGTERM leaves its group at once).
+consumer.py --group reads through irislab/reading.py, which uses these: the member's session
+settings, GroupOffsets (commit only what has been shown), ShowRebalance (print `assigned:` /
+`revoked:` as partitions move) and leave_on_sigterm (a member stopped with SIGTERM leaves its
+group at once).
 """
 
 import signal
@@ -12,7 +13,7 @@ import sys
 from kafka import AsyncConsumerRebalanceListener, OffsetAndMetadata, TopicPartition
 from kafka.errors import KafkaError
 
-from irislab.layout import ROLE_PARTITIONS
+from irislab.layout import ROLE_PARTITIONS, partition_label
 
 # How long the group waits for a member's heartbeat before it gives the member's partitions
 # to the others: what a SIGKILLed consumer costs. Kafka's default, 45 s, is long to watch in
@@ -29,7 +30,7 @@ def partition_list(tps):
     order = ROLE_PARTITIONS["all"]
     keys = sorted(((tp.topic, tp.partition) for tp in tps),
                   key=lambda key: order.index(key) if key in order else len(order))
-    return ", ".join(f"{t}[{p}]" for t, p in keys) or "(none)"
+    return ", ".join(partition_label(t, p) for t, p in keys) or "(none)"
 
 
 class GroupOffsets:
@@ -70,7 +71,7 @@ class ShowRebalance(AsyncConsumerRebalanceListener):
     def __init__(self, offsets):
         self.offsets = offsets
         self.held = set()     # the partitions this member holds now
-        self.assigned = None  # a new assignment, until read_records takes it
+        self.assigned = None  # a new assignment, until the reading loop takes it
 
     async def on_partitions_revoked(self, revoked):
         if not revoked:

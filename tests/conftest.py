@@ -1,25 +1,20 @@
-"""One real Apache Kafka broker per mode for the whole test session.
+"""Fixtures: one real Apache Kafka broker per mode for the whole test session, and every
+script a test starts stopped when it ends. What tests share besides fixtures is in lab.py.
 
 IRISLAB_MODES (e.g. "kraft") restricts the run to some modes; the default is both.
+Tests marked `unit` need no broker: `make test-fast` runs them alone.
 """
 
-import os
-import subprocess
-import sys
-import time
-import uuid
 from pathlib import Path
 from typing import NamedTuple
 
-import psutil
 import pytest
 
-from kafka import KafkaAdminClient
-
 from irislab.broker import free_port, local_broker
+from tests.lab import MODES, scripts_running, stop_scripts
 
-ROOT = Path(__file__).resolve().parent.parent
-MODES = os.environ.get("IRISLAB_MODES", "zookeeper kraft").split()
+# fixtures that start Apache Kafka: a unit test may use none of them
+BROKER_FIXTURES = {"kafka", "own_broker", "cluster", "healthy"}
 
 
 class Kafka(NamedTuple):
@@ -45,37 +40,26 @@ def unused_address():
     return f"127.0.0.1:{free_port()}"
 
 
-def new_topic(kafka, partitions=2):
-    """A fresh topic of the test's own, so tests sharing a broker don't meet."""
-    name = f"test-{uuid.uuid4().hex[:8]}"
-    with KafkaAdminClient(bootstrap_servers=kafka.bootstrap) as admin:
-        admin.create_topics({name: {"num_partitions": partitions, "replication_factor": 1}},
-                            wait_for_metadata=True)
-    return name
+@pytest.fixture(autouse=True)
+def every_script_stopped():
+    """Every script the test started (start_python) is killed and reaped when it ends,
+    passed or failed."""
+    before = scripts_running()
+    yield
+    stop_scripts(keep=before)
 
 
-def run_python(*args, timeout=60, **kwargs):
-    """Run `python ARGS...` from the project folder, as a user would; capture its output."""
-    return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, **kwargs)
+@pytest.fixture(scope="session", autouse=True)
+def every_script_stopped_at_the_end():
+    """And so are those a module's fixture started, should it fail before they ended."""
+    yield
+    stop_scripts()
 
 
-def wait_for(predicate, timeout, what):
-    """Wait until predicate() holds; fail after `timeout` s naming `what` (a text, or a
-    function giving one, called only then). Returns the seconds waited."""
-    started = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - started < timeout, \
-            f"timed out after {timeout} s waiting for {what() if callable(what) else what}"
-        time.sleep(0.1)
-    return time.monotonic() - started
-
-
-def live_processes_mentioning(text):
-    """Pids of running (not zombie) processes whose command line contains text."""
-    pids = []
-    for proc in psutil.process_iter(["cmdline", "status"]):
-        if (proc.info["status"] != psutil.STATUS_ZOMBIE
-                and any(text in arg for arg in proc.info["cmdline"] or ())):
-            pids.append(proc.pid)
-    return pids
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("unit"):
+            brokers = BROKER_FIXTURES & set(item.fixturenames)
+            if brokers:
+                raise pytest.UsageError(f"{item.nodeid} is marked unit but starts a broker "
+                                        f"(fixture {', '.join(sorted(brokers))})")

@@ -8,14 +8,13 @@ rows, exits 0, and reports how many it skipped.
 
 import re
 import subprocess
-import sys
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from irislab.codec import MEASUREMENTS
 from irislab.layout import ROLE_PARTITIONS, partition_for
-from conftest import ROOT, run_python
+from tests.lab import SETOSA_SUMMARY, produce, reset_topics, start_consumer
 
 FIELD_TEXT = {"id": "7", "sepal_length": "5.1", "sepal_width": "3.5", "petal_length": "1.4",
               "petal_width": "0.2", "species": '"setosa"'}
@@ -88,7 +87,6 @@ BAD_KINDS = {
     "species of 60 KB": row(species='"' + "x" * 60_000 + '"'),
     "value of 880 KB": row(species='"' + "x" * 880_000 + '"'),  # under the broker's ~1 MB
 }
-LAB_PARTITIONS = ROLE_PARTITIONS["all"]
 WARNING = re.compile(r"warning: skipped topic=(\S+) partition=(\d+) offset=(\d+): (.*)")
 RECORD = re.compile(r"topic=(\S+) partition=(\d+) offset=(\d+) id=(\d+) species=(\S+) ")
 
@@ -111,7 +109,7 @@ def kcat_write(bootstrap, topic, partition, key, value, tmp_path):
 def read_back(bootstrap):
     """key -> (topic, partition, offset, value) of every record on the lab's partitions."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=3000)
-    consumer.assign([TopicPartition(t, p) for t, p in LAB_PARTITIONS])
+    consumer.assign([TopicPartition(t, p) for t, p in ROLE_PARTITIONS["all"]])
     consumer.seek_to_beginning()
     records = {m.key.decode(): (m.topic, m.partition, m.offset, m.value) for m in consumer}
     consumer.close()
@@ -130,20 +128,19 @@ class Lab:
 @pytest.fixture(scope="module")
 def lab(kafka, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("bad-records")
-    reset = run_python("-m", "irislab.admin", "--reset", "--bootstrap-server", kafka.bootstrap)
-    assert reset.returncode == 0, reset.stderr
+    reset_topics(kafka.bootstrap)
     keys = {kind: f"bad-{i:02d}" for i, kind in enumerate(BAD_KINDS)}
 
     def write_bad(first_round):
         # kind i goes to the lab's partition i % 4; rounds of four alternate before and after
+        partitions = ROLE_PARTITIONS["all"]
         for i, (kind, value) in enumerate(BAD_KINDS.items()):
-            if (i // len(LAB_PARTITIONS) % 2 == 0) == first_round:
-                topic, partition = LAB_PARTITIONS[i % len(LAB_PARTITIONS)]
+            if (i // len(partitions) % 2 == 0) == first_round:
+                topic, partition = partitions[i % len(partitions)]
                 kcat_write(kafka.bootstrap, topic, partition, keys[kind], value, tmp_path)
 
     write_bad(first_round=True)
-    produced = run_python("producer1.py", "--bootstrap-server", kafka.bootstrap)
-    assert produced.returncode == 0, produced.stderr
+    produce(kafka.bootstrap)
     write_bad(first_round=False)
 
     landed = read_back(kafka.bootstrap)
@@ -155,23 +152,25 @@ def lab(kafka, tmp_path_factory):
     valid = {(t, p, o): int(key) for key, (t, p, o, _) in landed.items()}
     assert sorted(valid.values()) == list(range(150))
 
-    roles = {role: subprocess.Popen(
-        [sys.executable, "consumer.py", "--role", role, "--bootstrap-server", kafka.bootstrap,
-         "--timeout-ms", "3000", "--plot-file", tmp_path / f"{role}.png"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for role in ROLE_PARTITIONS}
+    roles = {role: start_consumer(kafka.bootstrap, role, "--timeout-ms", "3000",
+                                  "--plot-file", tmp_path / f"{role}.png")
+             for role in ROLE_PARTITIONS}
     runs = {}
-    for role, process in roles.items():
-        out, err = process.communicate(timeout=120)
-        runs[role] = (process.returncode, out, err)
+    try:
+        for role, consumer in roles.items():
+            out, err = consumer.communicate(timeout=120)
+            runs[role] = (consumer.returncode, out, err)
+    finally:  # this fixture outlives the test that started them
+        for consumer in roles.values():
+            consumer.stop()
     return Lab(bad, valid, runs)
 
 
 def test_the_bad_records_are_many_kinds_on_every_partition(lab):
     assert len(BAD_KINDS) >= 25
     assert len(set(BAD_KINDS.values())) == len(BAD_KINDS)
-    assert {(t, p) for t, p, _ in lab.bad.values()} == set(LAB_PARTITIONS)
-    for topic, partition in LAB_PARTITIONS:
+    assert {(t, p) for t, p, _ in lab.bad.values()} == set(ROLE_PARTITIONS["all"])
+    for topic, partition in ROLE_PARTITIONS["all"]:
         bad = [o for t, p, o in lab.bad.values() if (t, p) == (topic, partition)]
         valid = [o for t, p, o in lab.valid if (t, p) == (topic, partition)]
         assert min(bad) < min(valid) and max(bad) > max(valid)  # bad ones before and after
@@ -212,6 +211,8 @@ def setosa_table_rows(lines):
                                                                           "offset"])
     assert lines[start].split() == ["topic", "partition", "offset", "id", *MEASUREMENTS,
                                     "species"]
-    cells = [line.split() for line in lines[start + 1:-1]]
-    assert all(len(c) == 9 for c in cells), lines[start + 1:-1]
+    # the table ends where pandas' summary of the measurements begins
+    end = lines.index(SETOSA_SUMMARY)
+    cells = [line.split() for line in lines[start + 1:end]]
+    assert all(len(c) == 9 for c in cells), lines[start + 1:end]
     return {(c[0], int(c[1]), int(c[2])): (int(c[3]), c[8]) for c in cells}

@@ -9,11 +9,11 @@ from kafka.errors import KafkaTimeoutError
 from irislab.broker import LocalCluster, free_port, kraft_cluster_id
 from irislab.broker.__main__ import build_parser
 from irislab.errors import BrokerError
-from conftest import new_topic, live_processes_mentioning, run_python
+from tests.lab import live_processes_mentioning, new_topic, run_python
 
 
 def test_admin_client_creates_a_two_partition_topic(kafka):
-    name = new_topic(kafka)
+    name = new_topic(kafka.bootstrap)
     with KafkaAdminClient(bootstrap_servers=kafka.bootstrap) as admin:
         [topic] = admin.describe_topics([name])
     assert sorted(p["partition_index"] for p in topic["partitions"]) == [0, 1]
@@ -21,7 +21,7 @@ def test_admin_client_creates_a_two_partition_topic(kafka):
 
 
 def test_records_come_back_with_their_partition_and_offset(kafka):
-    name = new_topic(kafka)
+    name = new_topic(kafka.bootstrap)
     with KafkaProducer(bootstrap_servers=kafka.bootstrap) as producer:
         futures = [producer.send(name, value=f"r{i}".encode(), partition=i % 2) for i in range(10)]
         producer.flush()
@@ -88,6 +88,7 @@ def test_cli_start_status_stop_leaves_no_java_process(kafka, tmp_path):
     assert status.stdout.startswith("no broker running")
 
 
+@pytest.mark.unit
 def test_kraft_cluster_ids_never_look_like_an_option():
     # one in 64 random ids starts with "-"; StorageTool would take it for a flag
     ids = {kraft_cluster_id() for _ in range(2000)}
@@ -95,6 +96,7 @@ def test_kraft_cluster_ids_never_look_like_an_option():
     assert all(len(i) == 22 and not i.startswith("-") for i in ids)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("command, action, values", [
     ("start", "start", {"mode": "zookeeper", "brokers": 1, "port": 9092, "node": None}),
     ("start --mode kraft --brokers 3 --port 19092", "start",
@@ -110,12 +112,3 @@ def test_each_command_line_reaches_its_action_with_the_documented_defaults(comma
     assert args.action.__name__ == action
     assert {name: str(getattr(args, name)) if name == "home" else getattr(args, name)
             for name in values} == values
-
-
-@pytest.mark.parametrize("command", ["", "restart", "start --brokers 6", "start --mode kafka",
-                                     "stop --node 1"])
-def test_a_wrong_command_line_is_bad_usage(command):
-    result = run_python("-m", "irislab.broker", *command.split())
-    assert result.returncode == 2
-    assert result.stderr.splitlines()[-1].startswith("python -m irislab.broker")
-    assert "Traceback" not in result.stderr

@@ -19,14 +19,13 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.protocol.api_key import ApiKey
 
 from irislab.broker import LocalCluster, free_ports
-from irislab.layout import SPECIES_PARTITION, TOPIC_PARTITIONS
-from conftest import MODES, run_python, wait_for
-from test_faults import python
-from test_lab import (assert_each_row_landed_once_where_the_lab_says,
-                      assert_role_printed_exactly_its_records, kcat_records)
+from irislab.layout import ROLE_PARTITIONS, SPECIES_PARTITION, TOPIC_PARTITIONS
+from tests.lab import (MODES, READING_LINE, assert_each_row_landed_once_where_the_lab_says,
+                       assert_role_printed_exactly_its_records, kcat_records, run_python,
+                       start_python, wait_for)
 
 BROKERS = 3
-LAB_PARTITIONS = [(t, p) for t, n in TOPIC_PARTITIONS.items() for p in range(n)]
+LAB_PARTITIONS = ROLE_PARTITIONS["all"]
 # the longest a new leader or controller may take after a SIGKILL: ZooKeeper notices after its
 # 6 s session timeout, a KRaft controller fences a broker after 6 s (broker.session.timeout.ms)
 # and elects a new quorum leader after 2 s (controller.quorum.fetch.timeout.ms); measured
@@ -153,12 +152,15 @@ def test_lab_topics_are_replicated_three_times_with_two_in_sync_required(healthy
 
 
 def test_a_partition_leader_killed_mid_stream_loses_and_duplicates_nothing(healthy, tmp_path):
-    consumers = {role: python("consumer.py", "--role", role, "--bootstrap-server", healthy.bootstrap,
-                              "--timeout-ms", "25000", "--plot-file", tmp_path / "sepal.png")
+    consumers = {role: start_python("consumer.py", "--role", role, "--bootstrap-server",
+                                    healthy.bootstrap, "--timeout-ms", "25000",
+                                    "--plot-file", tmp_path / "sepal.png")
                  for role in ("all", "setosa", "virginica")}
-    time.sleep(3)
-    producer = python("producer1.py", "--bootstrap-server", healthy.bootstrap, "--delay", "0.05")
-    time.sleep(2.5)  # a part of the data set is delivered
+    for consumer in consumers.values():
+        consumer.wait_for_line(READING_LINE)
+    producer = start_python("producer1.py", "--bootstrap-server", healthy.bootstrap,
+                            "--delay", "0.05")
+    producer.wait_for_line(r"^sent ", count=20)  # a part of the data set is delivered
     topic, partition = SPECIES_PARTITION["virginica"]
     victim = leader_of(healthy, topic, partition)
     assert healthy.broker("kill", "--node", victim).returncode == 0
@@ -172,7 +174,7 @@ def test_a_partition_leader_killed_mid_stream_loses_and_duplicates_nothing(healt
     assert victim not in partitions[topic, partition][2]
     print(f"{healthy.mode}: new leader within {time.monotonic() - killed:.1f} s of the kill")
 
-    assert_each_row_landed_once_where_the_lab_says(healthy)
+    assert_each_row_landed_once_where_the_lab_says(healthy.bootstrap)
     for role, consumer in consumers.items():
         out, err = consumer.communicate(timeout=240)
         assert consumer.returncode == 0, err

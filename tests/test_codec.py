@@ -14,6 +14,8 @@ from irislab.codec import (FIELDS, MAX_CM, MAX_VALUE_BYTES, MEASUREMENTS, Malfor
 from irislab.dataset import load_iris, rows
 from irislab.layout import SPECIES
 
+pytestmark = pytest.mark.unit
+
 
 def fuzz(max_examples):
     """The same examples on every run (derandomize), so that the suite cannot fail at random;

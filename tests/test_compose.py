@@ -23,6 +23,8 @@ import pytest
 from irislab.broker import kafka_version
 from irislab.layout import TOPIC_PARTITIONS, min_insync_replicas, replication_factor
 
+pytestmark = pytest.mark.unit
+
 COMPOSE_FILE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
 
 # The package's `docker-compose` script exits 0 even when Compose fails; its binary does not.

@@ -4,15 +4,14 @@ a crashed runner. These tests kill brokers, so they use one of their own per mod
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
 from irislab.broker import LocalBroker, free_port
-from conftest import MODES, ROOT, run_python
-from test_lab import SPECIES, kcat_records, landed
+from tests.lab import (MODES, READING_LINE, SPECIES, kcat_records, landed, produce,
+                       reset_topics, run_python, start_consumer, start_producer)
 
 
 @pytest.fixture(scope="module", params=MODES)
@@ -22,27 +21,15 @@ def own_broker(request, tmp_path_factory):
     broker.stop()
 
 
-def python(*args):
-    # Ctrl-C as in a terminal, even where this test runner was started with SIGINT ignored
-    return subprocess.Popen([sys.executable, *map(str, args)], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-
-
-def reset(broker):
-    result = run_python("-m", "irislab.admin", "--reset", "--bootstrap-server", broker.bootstrap)
-    assert result.returncode == 0, result.stderr
-
-
 def test_a_broker_killed_and_restarted_mid_stream_loses_and_duplicates_nothing(own_broker):
-    reset(own_broker)
-    consumer = python("consumer.py", "--role", "all", "--bootstrap-server", own_broker.bootstrap,
-                      "--timeout-ms", "30000", "--plot-file", own_broker.home / "plot.png")
-    time.sleep(2)
-    producer = python("producer1.py", "--bootstrap-server", own_broker.bootstrap, "--delay", "0.05")
-    time.sleep(3)  # part of the data set is delivered
+    reset_topics(own_broker.bootstrap)
+    consumer = start_consumer(own_broker.bootstrap, "all", "--timeout-ms", "30000",
+                              "--plot-file", own_broker.home / "plot.png")
+    consumer.wait_for_line(READING_LINE)
+    producer = start_producer(own_broker.bootstrap, "--delay", "0.05")
+    producer.wait_for_line(r"^sent ", count=20)  # part of the data set is delivered
     own_broker.kill()
-    time.sleep(1)
+    time.sleep(1)  # down for a moment while the producer goes on sending
     own_broker.start()  # same port, same data folder
 
     out, err = producer.communicate(timeout=180)
@@ -61,10 +48,9 @@ def test_a_broker_killed_and_restarted_mid_stream_loses_and_duplicates_nothing(o
 
 
 def test_a_consumer_that_loses_the_broker_says_its_output_is_incomplete(own_broker):
-    run_python("producer1.py", "--reset-topics", "--bootstrap-server", own_broker.bootstrap)
-    consumer = python("consumer.py", "--role", "virginica", "--bootstrap-server",
-                      own_broker.bootstrap, "--timeout-ms", "4000")
-    time.sleep(2)
+    produce(own_broker.bootstrap, "--reset-topics")
+    consumer = start_consumer(own_broker.bootstrap, "virginica", "--timeout-ms", "4000")
+    consumer.wait_for_line(r"^topic=")  # it is reading
     own_broker.kill()
     try:
         out, err = consumer.communicate(timeout=60)
@@ -78,8 +64,7 @@ def test_a_consumer_that_loses_the_broker_says_its_output_is_incomplete(own_brok
 
 def test_status_reports_a_crash_start_recovers_and_stop_is_safe_to_repeat(own_broker):
     cli = ("-m", "irislab.broker")
-    own_broker.kill()
-    time.sleep(0.5)
+    own_broker.kill()  # returns once the process is gone
     status = run_python(*cli, "status", "--home", own_broker.home)
     assert status.returncode == 1 and status.stdout.startswith("crashed:")
     assert "kafka 1" in status.stdout and "DEAD" in status.stdout
@@ -96,9 +81,9 @@ def test_status_reports_a_crash_start_recovers_and_stop_is_safe_to_repeat(own_br
 
 
 def test_ctrl_c_in_the_producer_flushes_and_reports_what_was_delivered(kafka):
-    run_python("-m", "irislab.admin", "--reset", "--bootstrap-server", kafka.bootstrap)
-    producer = python("producer1.py", "--bootstrap-server", kafka.bootstrap, "--delay", "0.1")
-    time.sleep(4)
+    reset_topics(kafka.bootstrap)
+    producer = start_producer(kafka.bootstrap, "--delay", "0.1")
+    producer.wait_for_line(r"^sent ", count=10)  # 10 delivered, 140 still to send
     producer.send_signal(signal.SIGINT)
     out, err = producer.communicate(timeout=60)
     assert producer.returncode == 130
@@ -113,11 +98,12 @@ def test_ctrl_c_in_the_producer_flushes_and_reports_what_was_delivered(kafka):
 
 @pytest.mark.parametrize("role", ["all", "setosa"])
 def test_ctrl_c_in_a_consumer_still_shows_what_it_read(kafka, role, tmp_path):
-    run_python("producer1.py", "--reset-topics", "--bootstrap-server", kafka.bootstrap)
+    produce(kafka.bootstrap, "--reset-topics")
     plot = tmp_path / "plot.png"
-    consumer = python("consumer.py", "--role", role, "--bootstrap-server", kafka.bootstrap,
-                      "--timeout-ms", "60000", "--plot-file", plot)
-    time.sleep(6)  # everything is read; it would wait a minute for more
+    consumer = start_consumer(kafka.bootstrap, role, "--timeout-ms", "60000", "--plot-file", plot)
+    # everything is read (a line each, or a table row each); it would wait a minute for more
+    consumer.wait_for_line(r"^topic=" if role == "all" else r" setosa$",
+                           count=150 if role == "all" else 50)
     consumer.send_signal(signal.SIGINT)
     out, err = consumer.communicate(timeout=30)
     assert consumer.returncode == 130
@@ -170,42 +156,3 @@ def test_a_wrong_address_is_a_one_line_error(request, command, address, message)
     assert result.returncode == 1
     assert len(result.stderr.splitlines()) == 1
     assert message.format(address=address) in result.stderr
-
-
-@pytest.mark.parametrize("lines,error", [
-    (["5.1,3.5,1.4,0.2,Iris-setosa", "4.9,x,1.4,0.2,Iris-setosa"],
-     "line 2: could not convert string to float: 'x'"),
-    (["sepal_length,sepal_width,petal_length,petal_width,species",
-      "5.1,3.5,1.4,0.2,Iris-setosa", "5.1,3.5,1.4,Iris-setosa"], "line 3: 4 fields, expected 5"),
-    (["5.1,3.5,1.4,0.2,Iris-rosa"], "line 1: unknown species 'Iris-rosa'"),
-    (["5.1,-3.5,1.4,0.2,Iris-setosa"], "line 1: '-3.5' is not a length in cm"),
-    (["5.1,nan,1.4,0.2,Iris-setosa"], "line 1: 'nan' is not a length in cm"),
-    (["5.1,3.5,1.4,0.2,Iris-setosa", "5.1,3.5,1400,0.2,Iris-setosa"],
-     "line 2: '1400' is not a length in cm"),
-    ([], "has no iris rows"),
-])
-def test_a_bad_csv_is_a_one_line_error_naming_the_line(tmp_path, unused_address, lines, error):
-    csv = tmp_path / "iris.csv"
-    csv.write_text("\n".join(lines) + "\n")
-    # the file is read before any broker is contacted: nothing is sent
-    result = run_python("producer1.py", "--csv", csv, "--bootstrap-server", unused_address)
-    assert result.returncode == 1
-    assert result.stderr.splitlines() == [f"producer1.py: error: {csv}, {error}"
-                                          if "line" in error else
-                                          f"producer1.py: error: {csv} {error}"]
-
-
-def test_a_missing_csv_is_a_one_line_error(tmp_path):
-    result = run_python("producer1.py", "--csv", tmp_path / "nosuch.csv")
-    assert result.returncode == 1
-    assert result.stderr.startswith(f"producer1.py: error: cannot read {tmp_path / 'nosuch.csv'}")
-    assert len(result.stderr.splitlines()) == 1
-
-
-def test_a_plot_file_in_a_missing_folder_is_refused_before_reading(tmp_path, unused_address):
-    plot = tmp_path / "no" / "such" / "plot.png"
-    result = run_python("consumer.py", "--role", "all", "--plot-file", plot,
-                        "--bootstrap-server", unused_address)
-    assert result.returncode == 1
-    assert result.stderr.splitlines() == [
-        f"consumer.py: error: cannot save the plot to {plot}: no such folder"]

@@ -5,7 +5,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import time
 
 import matplotlib.image
@@ -13,23 +12,13 @@ import numpy as np
 import pytest
 from PIL import ImageGrab
 
-from conftest import ROOT
-from test_lab import COLOURS, colour_pixels, reset_topics
-from conftest import wait_for
-from test_groups import records
+from tests.lab import (COLOURS, READING_LINE, colour_pixels, consume, records, reset_topics,
+                       start_consumer, start_producer, wait_for)
 
 
-def stream(kafka, delay):
-    return subprocess.Popen([sys.executable, "producer1.py", "--bootstrap-server",
-                             kafka.bootstrap, "--delay", str(delay)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-
-def live_consumer(kafka, out, plot, env):
-    return subprocess.Popen([sys.executable, "consumer.py", "--role", "all", "--live",
-                             "--bootstrap-server", kafka.bootstrap, "--timeout-ms", "3000",
-                             "--plot-file", plot], cwd=ROOT, env=env, stdout=out.open("w"),
-                            stderr=subprocess.PIPE, text=True)
+def live_consumer(kafka, plot, env):
+    return start_consumer(kafka.bootstrap, "all", "--live", "--timeout-ms", "3000",
+                          "--plot-file", plot, env=env)
 
 
 def headless():
@@ -37,27 +26,24 @@ def headless():
 
 
 def test_without_a_display_the_plot_file_fills_in_and_ends_as_without_live(kafka, tmp_path):
-    reset_topics(kafka)
-    out, plot = tmp_path / "out.txt", tmp_path / "live.png"
-    consumer = live_consumer(kafka, out, plot, headless())
+    reset_topics(kafka.bootstrap)
+    plot = tmp_path / "live.png"
+    consumer = live_consumer(kafka, plot, headless())
     wait_for(plot.exists, 30, "the first drawing of the plot file")
-    producer = stream(kafka, 0.02)
+    producer = start_producer(kafka.bootstrap, "--delay", "0.02")
     versions = set()  # the file's contents seen while the records stream
     while producer.poll() is None:
         if plot.exists():
             versions.add(hashlib.sha256(plot.read_bytes()).hexdigest())
         time.sleep(0.2)
-    assert producer.returncode == 0
-    _, err = consumer.communicate(timeout=60)
+    assert producer.returncode == 0, producer.err
+    out, err = consumer.communicate(timeout=60)
     assert consumer.returncode == 0, err
-    assert len(records(out.read_text())) == 150
+    assert len(records(out)) == 150
     assert len(versions) >= 3  # rewritten while the ~3 s stream went on, not only at the end
 
     still = tmp_path / "still.png"
-    result = subprocess.run([sys.executable, "consumer.py", "--role", "all", "--exit-at-end",
-                             "--bootstrap-server", kafka.bootstrap, "--plot-file", still],
-                            cwd=ROOT, env=headless(), capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+    consume(kafka.bootstrap, "all", "--exit-at-end", "--plot-file", still, env=headless())
     live_image, still_image = (matplotlib.image.imread(p) for p in (plot, still))
     assert np.array_equal(live_image, still_image)
     assert all(n > 200 for n in colour_pixels(plot).values())
@@ -87,22 +73,23 @@ def screen_colours(display):
 
 
 def test_with_a_display_a_window_shows_the_points_as_they_arrive(kafka, tmp_path, x_display):
-    reset_topics(kafka)
+    reset_topics(kafka.bootstrap)
     env = {**headless(), "DISPLAY": x_display}
-    out, plot = tmp_path / "out.txt", tmp_path / "live.png"
+    plot = tmp_path / "live.png"
     assert sum(screen_colours(x_display).values()) == 0  # an empty screen to start with
-    consumer = live_consumer(kafka, out, plot, env)
-    time.sleep(2)
-    producer = stream(kafka, 0.05)
-    # mid-stream: setosa (the first 50 rows) and some versicolor have arrived
-    wait_for(lambda: len(records(out.read_text())) >= 75, 60, "half the records")
-    time.sleep(1)  # a redraw or two
-    assert producer.poll() is None, "the producer ended before the screenshot"
-    colours = screen_colours(x_display)
-    assert sum(n > 100 for n in colours.values()) >= 2, colours
-    assert producer.wait(timeout=60) == 0
-    _, err = consumer.communicate(timeout=60)
+    consumer = live_consumer(kafka, plot, env)
+    consumer.wait_for_line(READING_LINE)
+    producer = start_producer(kafka.bootstrap, "--delay", "0.05")
+    # mid-stream: setosa (the first 50 rows) and some versicolor have arrived; the window
+    # shows two species' colours at the next redraw, while the producer still sends
+    consumer.wait_for_line(r"^topic=", count=75, timeout=60)
+    wait_for(lambda: sum(n > 100 for n in screen_colours(x_display).values()) >= 2, 10,
+             lambda: f"two species' colours on the screen: {screen_colours(x_display)}")
+    assert producer.poll() is None, "the producer ended before the screen showed the points"
+    _, err = producer.communicate(timeout=60)
+    assert producer.returncode == 0, err
+    out, err = consumer.communicate(timeout=60)
     assert consumer.returncode == 0, err
     assert "warning" not in err
-    assert len(records(out.read_text())) == 150
+    assert len(records(out)) == 150
     assert all(n > 200 for n in colour_pixels(plot).values())

@@ -20,7 +20,8 @@ from irislab.broker.jars import MODES, kafka_version
 from irislab.cluster_facts import controller_id
 from irislab.errors import BrokerError, run_command
 
-# the name a failure is reported under: "irislab.broker: error: ..."
+COMMAND = "python -m irislab.broker"
+# the name a runtime failure is reported under: "irislab.broker: error: ..."
 PROG = "irislab.broker"
 
 
@@ -83,14 +84,25 @@ def brokers_count(text):
     return int(text)
 
 
+class ActionParser(argparse.ArgumentParser):
+    """An action's parser: its usage names the action (python -m irislab.broker start ...),
+    its bad-usage line, like every command's, the command typed: "python -m irislab.broker:
+    error: ..."."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{COMMAND}: error: {message}\n")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m irislab.broker", description="Run Apache Kafka locally on the JVM.",
+        prog=COMMAND, description="Run Apache Kafka locally on the JVM.",
         epilog="stop, status and kill act on the cluster that --home holds, whatever its mode.")
     home = argparse.ArgumentParser(add_help=False)
     home.add_argument("--home", type=Path, default=DEFAULT_HOME,
                       help="folder for data, logs, configs and pid files (default: var/broker)")
-    commands = parser.add_subparsers(title="commands", dest="command", required=True)
+    commands = parser.add_subparsers(title="commands", dest="command", required=True,
+                                     parser_class=ActionParser)
 
     starting = commands.add_parser(
         "start", parents=[home], help="start a broker or cluster, or one node of it again",
