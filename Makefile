@@ -16,7 +16,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-# Apache Kafka's jars from Maven Central into broker/jars/, once per version
+# Apache Kafka's jars from Maven Central into irislab/broker/jars/, once per version
+# (the POMs that pin them are irislab/broker/kafka-3.9/ and kafka-4/)
 jars: venv
 	$(PY) -c "from irislab.broker import fetch_jars; fetch_jars('zookeeper'); fetch_jars('kraft')"
 

@@ -1,5 +1,7 @@
 """irislab: the iris data set streamed through Apache Kafka, as in the lab."""
 
+# the error types live in irislab.errors; LabError stays importable from here for scripts
+# written against the package itself
+from irislab.errors import LabError
 
-class LabError(Exception):
-    """A runtime failure a user can act on: the command prints it on one line and exits 1."""
+__all__ = ["LabError"]

@@ -16,16 +16,13 @@ import sys
 import time
 
 from kafka import KafkaAdminClient
-from kafka.errors import (KafkaError, KafkaTimeoutError, RequestTimedOutError,
-                          TopicAlreadyExistsError, UnknownTopicOrPartitionError)
-from kafka.protocol.api_key import ApiKey
+from kafka.errors import (KafkaError, KafkaTimeoutError, TopicAlreadyExistsError,
+                          UnknownTopicOrPartitionError)
 
-from irislab import LabError, cli
+from irislab import cli, cluster_facts
+from irislab.cluster_facts import ask
+from irislab.errors import LabError, LayoutError
 from irislab.layout import TOPIC_PARTITIONS, min_insync_replicas, replication_factor
-
-
-class LayoutError(LabError):
-    """A lab topic exists with the wrong number of partitions."""
 
 
 def connect(bootstrap, timeout_ms=cli.CONNECT_MS):
@@ -35,21 +32,6 @@ def connect(bootstrap, timeout_ms=cli.CONNECT_MS):
                                 request_timeout_ms=timeout_ms)
     except KafkaTimeoutError:
         raise cli.unreachable(bootstrap) from None
-
-
-def ask(request, *args, attempts=5, **kwargs):
-    """admin.request(...), tried again when it failed for a broker being down: kafka-python
-    sends an admin request to a broker it picks at random, and on a cluster with a broker
-    down that one may be it (the next try avoids it). A timeout is not tried again: it has
-    waited its whole time already (with no KRaft quorum, five tries took 15 s)."""
-    for attempt in range(attempts):
-        try:
-            return request(*args, **kwargs)
-        except KafkaError as e:
-            if (not e.retriable or isinstance(e, (KafkaTimeoutError, RequestTimedOutError))
-                    or attempt == attempts - 1):
-                raise
-            time.sleep(0.2)
 
 
 def lab_topics(admin):
@@ -139,22 +121,9 @@ def delete_topics(admin, timeout=30):
 
 
 def describe_controller(bootstrap, timeout_ms=3000):
-    """(controller id, how it was chosen), as the cluster reports it. KRaft: the leader of
-    the controller quorum (DescribeQuorum); ZooKeeper mode: the broker ZooKeeper elected."""
+    """(controller id, how it was chosen), as the cluster at `bootstrap` reports it."""
     with connect(bootstrap, timeout_ms) as admin:
-        return _controller(admin)
-
-
-def _controller(admin):
-    if ApiKey.DescribeQuorum not in admin.api_versions():  # Kafka 3.9 in ZooKeeper mode
-        return ask(admin.describe_cluster)["controller_id"], "the broker elected through ZooKeeper"
-    try:
-        [quorum] = ask(admin.describe_metadata_quorum)["topics"][0]["partitions"]
-    except KafkaError as e:
-        return -1, f"the KRaft controller quorum has no leader that answers: {e}"
-    voters = ", ".join(str(v["replica_id"]) for v in quorum["current_voters"])
-    return quorum["leader_id"], (f"leader of the KRaft controller quorum; voters {voters}; "
-                                 f"epoch {quorum['leader_epoch']}")
+        return cluster_facts.controller(admin)
 
 
 def describe(bootstrap):
@@ -165,7 +134,7 @@ def describe(bootstrap):
     with connect(bootstrap) as admin:
         topics = lab_topics(admin)
         brokers = sorted(ask(admin.describe_cluster)["brokers"], key=lambda b: b["broker_id"])
-        controller, how = _controller(admin)
+        controller, how = cluster_facts.controller(admin)
     lines = []
     for topic in TOPIC_PARTITIONS:
         if topic not in topics:
@@ -187,7 +156,7 @@ def diagnose(bootstrap, partitions):
         with connect(bootstrap, timeout_ms=3000) as admin:
             topics = lab_topics(admin)
             live = {b["broker_id"] for b in ask(admin.describe_cluster)["brokers"]}
-            controller, how = _controller(admin)
+            controller, how = cluster_facts.controller(admin)
     except (LabError, KafkaError) as e:
         return f"no broker answers to say why ({e})"
     no_leader, too_few = [], []

@@ -6,7 +6,9 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaTimeoutError
 
-from irislab.broker import BrokerError, LocalBroker, free_port, kraft_cluster_id
+from irislab.broker import LocalCluster, free_port, kraft_cluster_id
+from irislab.broker.__main__ import build_parser
+from irislab.errors import BrokerError
 from tests.lab import live_processes_mentioning, new_topic, run_python
 
 
@@ -52,15 +54,15 @@ def test_topics_are_not_created_by_accident(kafka):
 
 def test_a_second_start_from_the_same_folder_is_refused(kafka):
     with pytest.raises(BrokerError, match="already running"):
-        LocalBroker(kafka.mode, free_port(), kafka.home).start()
+        LocalCluster(kafka.mode, free_port(), kafka.home).start()
 
 
 def test_a_busy_port_is_a_clear_error(kafka, tmp_path):
     result = run_python("-m", "irislab.broker", "start", "--mode", kafka.mode,
                         "--port", kafka.port, "--home", tmp_path)
     assert result.returncode == 1
-    assert result.stderr.strip() == (f"irislab.broker: port {kafka.port} on 127.0.0.1 is already "
-                                     "in use: stop what listens there or pick another --port")
+    assert result.stderr.strip() == (f"irislab.broker: error: port {kafka.port} on 127.0.0.1 is "
+                                     "already in use: stop what listens there or pick another --port")
     assert live_processes_mentioning(str(tmp_path)) == []
 
 
@@ -86,8 +88,27 @@ def test_cli_start_status_stop_leaves_no_java_process(kafka, tmp_path):
     assert status.stdout.startswith("no broker running")
 
 
+@pytest.mark.unit
 def test_kraft_cluster_ids_never_look_like_an_option():
     # one in 64 random ids starts with "-"; StorageTool would take it for a flag
     ids = {kraft_cluster_id() for _ in range(2000)}
     assert len(ids) == 2000
     assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("command, action, values", [
+    ("start", "start", {"mode": "zookeeper", "brokers": 1, "port": 9092, "node": None}),
+    ("start --mode kraft --brokers 3 --port 19092", "start",
+     {"mode": "kraft", "brokers": 3, "port": 19092}),
+    ("start --node 2 --home var/cluster", "start", {"node": 2, "home": "var/cluster"}),
+    ("kill --node 2", "kill", {"node": 2, "home": "var/broker"}),
+    ("status", "status", {"home": "var/broker"}),
+    ("stop --home var/demo", "stop", {"home": "var/demo"}),
+])
+def test_each_command_line_reaches_its_action_with_the_documented_defaults(command, action,
+                                                                            values):
+    args = build_parser().parse_args(command.split())
+    assert args.action.__name__ == action
+    assert {name: str(getattr(args, name)) if name == "home" else getattr(args, name)
+            for name in values} == values

@@ -1,13 +1,28 @@
-"""python -m irislab.broker start|stop|status|kill: run Apache Kafka locally on the JVM."""
+"""python -m irislab.broker start|stop|status|kill: run Apache Kafka locally on the JVM.
+
+    python -m irislab.broker start [--mode zookeeper|kraft] [--brokers N] [--port 9092]
+    python -m irislab.broker start --node ID     # that node of the running cluster, again
+    python -m irislab.broker kill --node ID      # SIGKILL one node: a crash
+    python -m irislab.broker status              # exit 0 running, 1 a process died, 3 stopped
+    python -m irislab.broker stop
+
+Each takes --home (default var/broker), the folder that holds the cluster's data, logs,
+configs and pid files; stop, status and kill act on the cluster found there, whatever its mode.
+"""
 
 import argparse
 import sys
 import time
 from pathlib import Path
 
-from irislab.broker import BrokerError
 from irislab.broker.cluster import DEFAULT_HOME, MAX_BROKERS, LocalCluster
 from irislab.broker.jars import MODES, kafka_version
+from irislab.cluster_facts import controller_id
+from irislab.errors import BrokerError, run_command
+
+COMMAND = "python -m irislab.broker"
+# the name a runtime failure is reported under: "irislab.broker: error: ..."
+PROG = "irislab.broker"
 
 
 def the_running_cluster(home):
@@ -17,48 +32,49 @@ def the_running_cluster(home):
     return cluster
 
 
-def controller_of(cluster):
-    """The controller's id as the live brokers report it, or None if none answers."""
-    from kafka.errors import KafkaError
-    from irislab import LabError
-    from irislab.admin import describe_controller
-    try:
-        return describe_controller(cluster.bootstrap)[0]
-    except (LabError, KafkaError):  # status reports the processes even when none answers
-        return None
-
-
-def main(args):
-    if args.command == "start" and args.node is not None:
+def start(args):
+    if args.node is not None:
         started = time.monotonic()
         the_running_cluster(args.home).start_node(args.node)
         print(f"node {args.node} is up again after {time.monotonic() - started:.1f} s")
-    elif args.command == "start":
-        cluster = LocalCluster(args.mode, args.port, args.home, args.brokers)
-        started = time.monotonic()
-        cluster.start()
-        what = "" if args.brokers == 1 else f", {args.brokers} brokers"
-        print(f"Apache Kafka {kafka_version(args.mode)} ({args.mode} mode{what}) is up on "
-              f"{cluster.bootstrap} after {time.monotonic() - started:.1f} s; "
-              f"data in {cluster.data}")
-        if args.brokers > 1:
-            print(f"bootstrap list: --bootstrap-server {cluster.bootstrap}")
-    elif args.command == "kill":
-        if args.node is None:
-            raise BrokerError("kill needs --node ID")
-        the_running_cluster(args.home).kill(args.node)
-        print(f"killed node {args.node} (SIGKILL)")
-    elif args.command == "stop":
-        cluster = LocalCluster.running_in(args.home) or LocalCluster(home=args.home)
-        print("stopped" if cluster.stop() else f"no broker was running from {cluster.home}")
-    else:
-        cluster = LocalCluster.running_in(args.home) or LocalCluster(home=args.home)
-        status, _ = cluster.state()
-        controller = controller_of(cluster) if status != "stopped" else None
-        status, text = cluster.describe(controller)
-        print(text)
-        return {"running": 0, "crashed": 1, "stopped": 3}[status]
+        return 0
+    cluster = LocalCluster(args.mode, args.port, args.home, args.brokers)
+    started = time.monotonic()
+    cluster.start()
+    what = "" if args.brokers == 1 else f", {args.brokers} brokers"
+    print(f"Apache Kafka {kafka_version(args.mode)} ({args.mode} mode{what}) is up on "
+          f"{cluster.bootstrap} after {time.monotonic() - started:.1f} s; data in {cluster.data}")
+    if args.brokers > 1:
+        print(f"bootstrap list: --bootstrap-server {cluster.bootstrap}")
     return 0
+
+
+def kill(args):
+    if args.node is None:
+        raise BrokerError("kill needs --node ID")
+    the_running_cluster(args.home).kill(args.node)
+    print(f"killed node {args.node} (SIGKILL)")
+    return 0
+
+
+def stop(args):
+    cluster = LocalCluster.running_in(args.home) or LocalCluster(home=args.home)
+    print("stopped" if cluster.stop() else f"no broker was running from {cluster.home}")
+    return 0
+
+
+def status(args):
+    cluster = LocalCluster.running_in(args.home) or LocalCluster(home=args.home)
+    running, _ = cluster.state()
+    # the processes are reported even when no broker answers to name the controller
+    controller = controller_id(cluster.bootstrap) if running != "stopped" else None
+    state, text = cluster.describe(controller)
+    print(text)
+    return {"running": 0, "crashed": 1, "stopped": 3}[state]
+
+
+def main(args):
+    return args.action(args)
 
 
 def brokers_count(text):
@@ -68,28 +84,51 @@ def brokers_count(text):
     return int(text)
 
 
-def parse_args(argv=None):
+class ActionParser(argparse.ArgumentParser):
+    """An action's parser: its usage names the action (python -m irislab.broker start ...),
+    its bad-usage line, like every command's, the command typed: "python -m irislab.broker:
+    error: ..."."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{COMMAND}: error: {message}\n")
+
+
+def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m irislab.broker", description="Run Apache Kafka locally on the JVM.",
+        prog=COMMAND, description="Run Apache Kafka locally on the JVM.",
         epilog="stop, status and kill act on the cluster that --home holds, whatever its mode.")
-    parser.add_argument("command", choices=("start", "stop", "status", "kill"))
-    parser.add_argument("--mode", choices=sorted(MODES), default="zookeeper",
-                        help="zookeeper: Kafka 3.9 + ZooKeeper; kraft: Kafka 4.x (default: %(default)s)")
-    parser.add_argument("--brokers", type=brokers_count, default=1,
-                        help=f"how many brokers, 1 to {MAX_BROKERS} (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=9092,
-                        help="broker i listens on 127.0.0.1:PORT+i-1 (default: %(default)s)")
-    parser.add_argument("--node", type=int,
-                        help="kill: the node to SIGKILL; start: the node to start again")
-    parser.add_argument("--home", type=Path, default=DEFAULT_HOME,
-                        help="folder for data, logs, configs and pid files (default: var/broker)")
-    return parser.parse_args(argv)
+    home = argparse.ArgumentParser(add_help=False)
+    home.add_argument("--home", type=Path, default=DEFAULT_HOME,
+                      help="folder for data, logs, configs and pid files (default: var/broker)")
+    commands = parser.add_subparsers(title="commands", dest="command", required=True,
+                                     parser_class=ActionParser)
+
+    starting = commands.add_parser(
+        "start", parents=[home], help="start a broker or cluster, or one node of it again",
+        description="Start a broker (or --brokers N) and wait until every one answers; with "
+                    "--node, start that node of the running cluster again, on its data.")
+    starting.add_argument("--mode", choices=sorted(MODES), default="zookeeper",
+                          help="zookeeper: Kafka 3.9 + ZooKeeper; kraft: Kafka 4.x "
+                               "(default: %(default)s)")
+    starting.add_argument("--brokers", type=brokers_count, default=1,
+                          help=f"how many brokers, 1 to {MAX_BROKERS} (default: %(default)s)")
+    starting.add_argument("--port", type=int, default=9092,
+                          help="broker i listens on 127.0.0.1:PORT+i-1 (default: %(default)s)")
+    starting.add_argument("--node", type=int, help="the node to start again")
+    starting.set_defaults(action=start)
+
+    commands.add_parser("stop", parents=[home], help="stop every process cleanly"
+                        ).set_defaults(action=stop)
+    commands.add_parser("status", parents=[home],
+                        help="every process, its address and pid, alive or dead; the controller "
+                             "(exit 0 running, 1 a process died, 3 stopped)"
+                        ).set_defaults(action=status)
+    killing = commands.add_parser("kill", parents=[home], help="SIGKILL one node, as a crash would")
+    killing.add_argument("--node", type=int, help="the node to SIGKILL")
+    killing.set_defaults(action=kill)
+    return parser
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(parse_args()))
-    except BrokerError as e:
-        sys.exit(f"irislab.broker: {e}")
-    except KeyboardInterrupt:
-        sys.exit(130)
+    sys.exit(run_command(main, build_parser().parse_args(), PROG))

@@ -18,13 +18,17 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from irislab.broker import BrokerError
 from irislab.broker import configs
 from irislab.broker.configs import HOST, free_port, free_ports, port_is_free
-from irislab.broker.jars import MODES, ROOT, java, kafka_version
+from irislab.broker.jars import MODES, java, kafka_version
 from irislab.broker.nodes import Node, stop_all
+from irislab.cluster_facts import live_broker_ids
+from irislab.errors import BrokerError
+from irislab.waiting import wait_until
 
-DEFAULT_HOME = ROOT / "var" / "broker"
+# var/broker in the folder the command runs from: the project's, where `python -m
+# irislab.broker` is run (README), and where var/ is ignored
+DEFAULT_HOME = Path("var") / "broker"
 MAX_BROKERS = 5
 
 
@@ -198,7 +202,8 @@ class LocalCluster:
     def _wait(self, ready, deadline):
         """Wait until ready[node]() is true for every node."""
         pending = dict(ready)
-        while pending:
+
+        def all_answer():
             for node, answers in list(pending.items()):
                 if not node.alive():
                     # In zookeeper mode a broker that crashed stays registered until its
@@ -210,12 +215,15 @@ class LocalCluster:
                                       f"{node.log_file}:\n{node.tail()}")
                 if answers():
                     del pending[node]
-            if pending and time.monotonic() > deadline:
-                names = ", ".join(node.name for node in pending)
-                last = next(iter(pending))
-                raise BrokerError(f"{names} did not become ready in time; last lines of "
-                                  f"{last.log_file}:\n{last.tail()}")
-            time.sleep(0.3)
+            return not pending
+
+        try:
+            wait_until(all_answer, deadline - time.monotonic(), interval=0.3)
+        except TimeoutError:
+            names = ", ".join(node.name for node in pending)
+            last = next(iter(pending))
+            raise BrokerError(f"{names} did not become ready in time; last lines of "
+                              f"{last.log_file}:\n{last.tail()}") from None
 
     # --- stop, kill
 
@@ -239,9 +247,12 @@ class LocalCluster:
         self.state_file.unlink(missing_ok=True)
 
     def kill(self, node_id=1):
-        """SIGKILL one Kafka node, as a crash would; its pid file stays, so status says so."""
-        if not self.kafka(node_id).kill():
+        """SIGKILL one Kafka node, as a crash would; its pid file stays, so status says so.
+        Returns the instant of the SIGKILL (time.monotonic()), to time a failover from."""
+        killed_at = self.kafka(node_id).kill()
+        if killed_at is None:
             raise BrokerError(f"node {node_id} is not running")
+        return killed_at
 
     def describe(self, controller=None):
         """(status, text) for `status`: every process, its address, pid and whether it is
@@ -285,24 +296,6 @@ def _port_answers(port):
             return True
     except OSError:
         return False
-
-
-def live_broker_ids(bootstrap, timeout_ms=2000):
-    """The ids of the brokers the cluster reports alive, asked at `bootstrap`; empty if
-    nothing answers there."""
-    from kafka import KafkaAdminClient
-    from kafka.errors import KafkaError
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=timeout_ms,
-                                 request_timeout_ms=timeout_ms)
-    except KafkaError:
-        return set()
-    try:
-        return {b["broker_id"] for b in admin.describe_cluster()["brokers"]}
-    except KafkaError:
-        return set()
-    finally:
-        admin.close()
 
 
 @contextmanager

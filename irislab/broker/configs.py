@@ -1,4 +1,5 @@
-"""Ports, ids and the properties files each node runs with, written from config/ templates.
+"""Ports, ids and the properties files each node runs with, written from the templates in
+config/ beside this file.
 
 The templates are Apache Kafka's own kind of file; the ${placeholders} in them are filled in
 here: ports, node ids, folders, the controller quorum and the replication the cluster's size
@@ -10,8 +11,8 @@ import socket
 import string
 import uuid
 
-from irislab.broker import BrokerError
 from irislab.broker.jars import CONFIG, MODES
+from irislab.errors import BrokerError
 from irislab.layout import min_insync_replicas, replication_factor
 
 HOST = "127.0.0.1"

@@ -1,7 +1,7 @@
 """Which Apache Kafka each mode runs, its jars from Maven Central, and the java command.
 
-The jars come once (see broker/*/pom.xml) into broker/jars/<mode>; later starts reuse them
-and work offline.
+The jars come once (see kafka-*/pom.xml) into jars/<mode> beside this file; later starts
+reuse them and work offline.
 """
 
 import re
@@ -9,18 +9,24 @@ import subprocess
 import sys
 from pathlib import Path
 
-from irislab.broker import BrokerError
+from irislab.errors import BrokerError
 
-ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ROOT / "config"
+# Everything the runner needs to start Kafka sits in this package's folder, beside its code:
+# the POMs pinning each mode's Kafka (kafka-3.9/, kafka-4/), the config templates (config/)
+# and the jars Maven fetches (jars/, ignored by git). One `broker` folder, found from here
+# whatever the current folder, without reaching up into the project.
+HERE = Path(__file__).resolve().parent
+CONFIG = HERE / "config"
+JARS = HERE / "jars"
+
 HEAP = "-Xmx512m"
 
 # mode -> the POM that pins its Kafka version, its server.properties template, how it logs
 MODES = {
-    "zookeeper": {"pom": ROOT / "broker" / "kafka-3.9" / "pom.xml",
+    "zookeeper": {"pom": HERE / "kafka-3.9" / "pom.xml",
                   "server": "server-zookeeper.properties",
                   "logging": "-Dlog4j.configuration=file:" + str(CONFIG / "log4j.properties")},
-    "kraft": {"pom": ROOT / "broker" / "kafka-4" / "pom.xml",
+    "kraft": {"pom": HERE / "kafka-4" / "pom.xml",
               "server": "server-kraft.properties",
               "logging": "-Dlog4j2.configurationFile=" + str(CONFIG / "log4j2.properties")},
 }
@@ -33,11 +39,11 @@ def kafka_version(mode):
 
 
 def jars_dir(mode):
-    return ROOT / "broker" / "jars" / mode
+    return JARS / mode
 
 
 def fetch_jars(mode):
-    """Copy the mode's jars from Maven Central into broker/jars/<mode>, once."""
+    """Copy the mode's jars from Maven Central into jars/<mode>, once."""
     folder = jars_dir(mode)
     done = folder / ".complete"
     if done.exists() and done.read_text() == kafka_version(mode):

@@ -4,6 +4,7 @@ macOS and Windows alike; the pid is kept in a file so that another command can f
 """
 
 import subprocess
+import time
 from pathlib import Path
 
 import psutil
@@ -70,16 +71,19 @@ class Node:
         return stop_all([self], timeout)
 
     def kill(self):
-        """SIGKILL, as a crash would: no clean shutdown, the pid file stays."""
+        """SIGKILL, as a crash would: no clean shutdown, the pid file stays. Returns the
+        instant of the SIGKILL (time.monotonic()), from which a failover is timed; None if
+        the process was not running."""
         proc = self.process()
         if proc is None:
-            return False
+            return None
+        killed_at = time.monotonic()
         proc.kill()
         try:
             proc.wait(10)
         except (psutil.TimeoutExpired, psutil.NoSuchProcess):
             pass
-        return True
+        return killed_at
 
     def clear(self):
         self.pid_file.unlink(missing_ok=True)

@@ -1,0 +1,43 @@
+"""The errors a user can act on, and how a command reports them: one line on stderr naming
+the cause, exit status 1 (2, bad usage, is argparse's). A leaf module: every part of
+irislab may import it, and it imports nothing of irislab.
+"""
+
+import logging
+import sys
+
+
+class LabError(Exception):
+    """A runtime failure a user can act on: the command prints it on one line and exits 1."""
+
+
+class BrokerError(LabError):
+    """A local broker could not be started, stopped or found; the message says why."""
+
+
+class LayoutError(LabError):
+    """A lab topic exists with the wrong number of partitions."""
+
+
+class DatasetError(LabError):
+    """The iris data could not be read: the message names the file (and line)."""
+
+
+def run_command(main, args, prog):
+    """Run a command's main(args) and turn failures into one line on stderr and an exit
+    status: main's own, 1 for a runtime failure, 130 for Ctrl-C."""
+    # imported here, so that importing the error types does not load kafka-python
+    from kafka.errors import KafkaError
+    # kafka-python logs every failed connection attempt; our own message says what matters
+    logging.getLogger("kafka").addHandler(logging.NullHandler())
+    logging.getLogger("kafka").propagate = False
+    try:
+        return main(args)
+    except LabError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+    except KafkaError as e:
+        print(f"{prog}: error: Kafka: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    return 1
