@@ -26,9 +26,10 @@ from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
 
-from irislab import LabError, cli
+from irislab import cli
 from irislab.admin import ensure_topics
 from irislab.codec import RecordDeserializer
+from irislab.errors import LabError, run_command
 from irislab.groups import leave_on_sigterm
 from irislab.layout import ROLE_PARTITIONS, partition_label
 from irislab.plot import LivePlot, display_available, plot_sepals
@@ -43,7 +44,7 @@ SEPALS = ("sepal_length", "sepal_width")
 def lab_consumer(args, role):
     """The lab's KafkaConsumer for a role: its partitions, read from the beginning."""
     consumer = KafkaConsumer(
-        bootstrap_servers=args.bootstrap_server,
+        **cli.client_settings(args),          # bootstrap_servers, and --client-config's
         consumer_timeout_ms=args.timeout_ms,  # `for message in consumer` ends after this
         value_deserializer=RecordDeserializer(),  # each value: an IrisRecord, or Malformed
         **CONSUMER_SETTINGS,
@@ -193,8 +194,8 @@ def read_beyond_the_lab(args):
         subscribe=args.group is not None and args.role == "all",
         progress=args.summary, live=live)
     try:
-        read_at_scale({"bootstrap_servers": args.bootstrap_server,
-                       "value_deserializer": RecordDeserializer()}, settings, tally, show)
+        read_at_scale({**cli.client_settings(args), "value_deserializer": RecordDeserializer()},
+                      settings, tally, show)
     finally:
         if live is not None:
             live.close()
@@ -212,7 +213,7 @@ def print_table_row(message, record):
 def main(args):
     if args.role == "all" and not Path(args.plot_file).resolve().parent.is_dir():
         raise LabError(f"cannot save the plot to {args.plot_file}: no such folder")
-    ensure_topics(args.bootstrap_server)  # the lab may start consumers before the producer
+    ensure_topics(cli.client_settings(args))  # consumers may start before the producer
     if args.group or args.live or args.exit_at_end:
         tally = read_beyond_the_lab(args)
     else:
@@ -232,7 +233,7 @@ def build_parser():
                                      description="The lab's consumers: all, setosa, virginica.")
     parser.add_argument("--role", required=True, choices=sorted(LAB_CONSUMERS),
                         help="which of the lab's three consumers to play")
-    cli.add_bootstrap_argument(parser)
+    cli.add_connection_arguments(parser)
     parser.add_argument("--timeout-ms", type=cli.positive_int, default=10000,
                         help="stop after this long without a record: the lab's "
                              "consumer_timeout_ms (default: 10000)")
@@ -269,4 +270,4 @@ def parse_args(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(cli.run(main, parse_args(), "consumer.py"))
+    sys.exit(run_command(main, parse_args(), "consumer.py"))

@@ -23,7 +23,8 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaTimeoutError
 from tqdm import tqdm
 
-from irislab import LabError, cli
+from irislab import cli
+from irislab.errors import LabError, run_command
 from irislab.admin import diagnose, ensure_topics
 from irislab.codec import FlowerValue, KeySerializer
 from irislab.dataset import load_iris, rows
@@ -224,4 +225,4 @@ def parse_args(argv=None):
 
 if __name__ == "__main__":
     parser, args = parse_args()
-    sys.exit(cli.run(main, args, parser.prog))
+    sys.exit(run_command(main, args, parser.prog))

@@ -1,7 +1,7 @@
 """Make sure the lab's topics exist with the layout's partition counts, and show where
 their partitions live.
 
-    python -m irislab.admin [--reset] [--bootstrap-server HOST:PORT[,HOST:PORT...]]
+    python -m irislab.admin [--reset] [--bootstrap-server HOST:PORT[,HOST:PORT...]] [--client-config FILE]
     python -m irislab.admin --describe
 
 A topic that exists with another partition count is an error, raised before anything
@@ -21,14 +21,19 @@ from kafka.errors import (KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 from irislab import cli, cluster_facts
 from irislab.cluster_facts import ask
-from irislab.errors import LabError, LayoutError
+from irislab.errors import LabError, LayoutError, run_command
 from irislab.layout import TOPIC_PARTITIONS, min_insync_replicas, replication_factor
 
 
-def connect(bootstrap, timeout_ms=cli.CONNECT_MS):
+def connect(settings, timeout_ms=cli.CONNECT_MS):
+    """An admin client built with `settings` (cli.client_settings: the address, and any
+    --client-config), or with a bare bootstrap address."""
+    if isinstance(settings, str):
+        settings = {"bootstrap_servers": settings}
+    bootstrap = settings["bootstrap_servers"]
     cli.check_resolves(bootstrap)
     try:
-        return KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=timeout_ms,
+        return KafkaAdminClient(**settings, bootstrap_timeout_ms=timeout_ms,
                                 request_timeout_ms=timeout_ms)
     except KafkaTimeoutError:
         raise cli.unreachable(bootstrap) from None
@@ -45,10 +50,10 @@ def partition_counts(topics):
     return {topic: len(partitions) for topic, partitions in topics.items()}
 
 
-def ensure_topics(bootstrap, reset=False):
+def ensure_topics(settings, reset=False):
     """Create the lab's topics if missing (after deleting them, with reset); check the rest.
     Returns topic -> (its replication factor, "created" or "exists")."""
-    with connect(bootstrap) as admin:
+    with connect(settings) as admin:
         if reset:
             delete_topics(admin)
         # after a reset, every lab topic is created anew, whatever a broker's metadata
@@ -120,18 +125,18 @@ def delete_topics(admin, timeout=30):
         time.sleep(0.3)
 
 
-def describe_controller(bootstrap, timeout_ms=3000):
-    """(controller id, how it was chosen), as the cluster at `bootstrap` reports it."""
-    with connect(bootstrap, timeout_ms) as admin:
+def describe_controller(settings, timeout_ms=3000):
+    """(controller id, how it was chosen), as the cluster reports it."""
+    with connect(settings, timeout_ms) as admin:
         return cluster_facts.controller(admin)
 
 
-def describe(bootstrap):
+def describe(settings):
     """The lab's partitions (leader, replicas, in-sync replicas), the live brokers and the
     controller, as lines of text in kafka-topics --describe's shape."""
     def ids(nodes):
         return ",".join(map(str, nodes)) or "-"
-    with connect(bootstrap) as admin:
+    with connect(settings) as admin:
         topics = lab_topics(admin)
         brokers = sorted(ask(admin.describe_cluster)["brokers"], key=lambda b: b["broker_id"])
         controller, how = cluster_facts.controller(admin)
@@ -149,11 +154,11 @@ def describe(bootstrap):
     return "\n".join(lines)
 
 
-def diagnose(bootstrap, partitions):
+def diagnose(settings, partitions):
     """Why acks=all writes to these (topic, partition)s cannot succeed now, in the lab's
     words, as one line; empty if the cluster shows no reason."""
     try:
-        with connect(bootstrap, timeout_ms=3000) as admin:
+        with connect(settings, timeout_ms=3000) as admin:
             topics = lab_topics(admin)
             live = {b["broker_id"] for b in ask(admin.describe_cluster)["brokers"]}
             controller, how = cluster_facts.controller(admin)
@@ -182,20 +187,25 @@ def diagnose(bootstrap, partitions):
 
 def main(args):
     if args.describe:
-        print(describe(args.bootstrap_server))
+        print(describe(cli.client_settings(args)))
         return 0
-    for topic, (replicas, state) in ensure_topics(args.bootstrap_server, args.reset).items():
+    for topic, (replicas, state) in ensure_topics(cli.client_settings(args), args.reset).items():
         print(f"{topic}: {TOPIC_PARTITIONS[topic]} partitions, replication factor {replicas} "
               f"({state})")
     return 0
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m irislab.admin", description=__doc__.split("\n")[0])
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m irislab.admin",
+                                     description=__doc__.split("\n")[0])
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--reset", action="store_true", help="delete and recreate the lab's topics")
     action.add_argument("--describe", action="store_true",
                         help="show each lab partition's leader, replicas and in-sync replicas, "
                              "the live brokers and the controller")
-    cli.add_bootstrap_argument(parser)
-    sys.exit(cli.run(main, parser.parse_args(), parser.prog))
+    cli.add_connection_arguments(parser)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(run_command(main, build_parser().parse_args(), "python -m irislab.admin"))

@@ -1,17 +1,14 @@
 """What producer1.py, consumer.py and `python -m irislab.admin` share on the command line:
 the broker address and the client.properties of a secured cluster (the settings every Kafka
-client is built with), quiet client logs, and one-line errors with the documented exit codes
-(0 done, 1 runtime failure, 2 bad usage)."""
+client is built with), and argparse types whose bad values are usage errors (exit 2). How a
+command reports a runtime failure (one line, exit 1) is irislab.errors.run_command."""
 
 import argparse
-import logging
 import os
 import socket
-import sys
 
-from kafka.errors import KafkaError
-
-from irislab import LabError, clientconfig
+from irislab import clientconfig
+from irislab.errors import LabError
 
 # how long to try reaching the broker before saying it cannot be reached
 CONNECT_MS = 8000
@@ -97,20 +94,3 @@ def check_resolves(bootstrap):
 def unreachable(bootstrap):
     return LabError(f"cannot reach a Kafka broker at {bootstrap}: is it running? "
                     f"(python -m irislab.broker start, or docker compose up -d)")
-
-
-def run(main, args, prog):
-    """Run main(args) and turn failures into one line on stderr and an exit status."""
-    # kafka-python logs every failed connection attempt; our own message says what matters
-    logging.getLogger("kafka").addHandler(logging.NullHandler())
-    logging.getLogger("kafka").propagate = False
-    try:
-        return main(args)
-    except LabError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
-    except KafkaError as e:
-        print(f"{prog}: error: Kafka: {e}", file=sys.stderr)
-    except KeyboardInterrupt:  # before anything was sent or read
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    return 1

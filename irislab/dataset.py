@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from irislab import LabError
+from irislab.errors import LabError
 from irislab.codec import MAX_CM, MEASUREMENTS
 from irislab.layout import SPECIES
 

@@ -9,7 +9,7 @@ import os
 import time
 from pathlib import Path
 
-from irislab import LabError
+from irislab.errors import LabError
 from irislab.layout import SPECIES_COLOUR
 
 

@@ -9,14 +9,14 @@ import time
 
 import pytest
 
-from irislab.broker import LocalBroker, free_port
+from irislab.broker import LocalCluster, free_port
 from tests.lab import (MODES, READING_LINE, SPECIES, kcat_records, landed, produce,
                        reset_topics, run_python, start_consumer, start_producer)
 
 
 @pytest.fixture(scope="module", params=MODES)
 def own_broker(request, tmp_path_factory):
-    broker = LocalBroker(request.param, free_port(), tmp_path_factory.mktemp("own")).start()
+    broker = LocalCluster(request.param, free_port(), tmp_path_factory.mktemp("own")).start()
     yield broker
     broker.stop()
 
