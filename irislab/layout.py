@@ -4,6 +4,8 @@ Everything else -- producer, consumers, topic admin, docker-compose checks, test
 reads these names instead of spelling topic names or partition numbers itself.
 """
 
+from irislab.record import SPECIES  # the species the layout places, as the record defines them
+
 VIRGINICA_SETOSA = "virginicasetosa"
 VERSICOLOR = "versicolor"
 
@@ -25,8 +27,6 @@ def min_insync_replicas(replicas):
 
 # a single broker, as in the lab
 REPLICATION_FACTOR = replication_factor(1)
-
-SPECIES = ("setosa", "versicolor", "virginica")
 
 # species -> (topic, partition); None means "spread over the topic's partitions"
 SPECIES_PARTITION = {
