@@ -310,7 +310,7 @@ def one_run(bootstrap, classpath, run_no, n, passes, size, timeout_ms, flowers, 
             print(f"warning: {variant} run {run_no}: {records:.0f} records, expected {expected}",
                   file=sys.stderr)
         results.setdefault(variant, []).append((seconds, records, own))
-        print(f"  run {run_no}: {variant:<44} {seconds:8.2f} s", file=sys.stderr, flush=True)
+        print(f"  run {run_no}: {variant:<48} {seconds:8.2f} s", file=sys.stderr, flush=True)
 
     # our fixed cost: interpreter, imports, data set, topic check, connect, 150 records
     measure("ours start-up (--repeat 1)", 150, ours_producer, bootstrap, 1)
@@ -344,7 +344,7 @@ def one_run(bootstrap, classpath, run_no, n, passes, size, timeout_ms, flowers, 
 
 def report(results, size, timeout_ms):
     """The medians as a table, then ours/other ratios in records/s."""
-    print(f"\n{'variant':<44} {'records':>9} {'wall s':>8} {'records/s':>10} {'MB/s':>7} "
+    print(f"\n{'variant':<48} {'records':>9} {'wall s':>8} {'records/s':>10} {'MB/s':>7} "
           f"{'in-process s':>12}")
     rate = {}
     startup = results.pop("ours start-up (--repeat 1)")
@@ -354,7 +354,7 @@ def report(results, size, timeout_ms):
         owns = [o for _, _, o in runs if o is not None]
         own = f"{statistics.median(owns):12.2f}" if owns else f"{'-':>12}"
         rate[variant] = records / seconds
-        print(f"{variant:<44} {records:9.0f} {seconds:8.2f} {rate[variant]:10.0f} "
+        print(f"{variant:<48} {records:9.0f} {seconds:8.2f} {rate[variant]:10.0f} "
               f"{rate[variant] * size / 1e6:7.2f} {own}")
     print(f"\nthe lab loops (ours and bare) end {timeout_ms} ms after their last record: "
           f"{timeout_ms / 1000:g} s is subtracted from their wall and in-process times")
@@ -362,23 +362,27 @@ def report(results, size, timeout_ms):
           f"{statistics.median(s for s, _, _ in startup):.2f} s (interpreter, imports, data set, "
           "topic check, connect): part of every 'ours' wall time above")
     print("\nratios, ours / other, records/s (wall time, process start included):")
-    print(f"  producer: ours / bare send loop (150 values reused, a key per record, our "
-          f"settings) {rate['ours producer1.py'] / rate['bare send loop, our values and keys']:6.2f}")
+
+    def ratio(label, ours, other):
+        print(f"  {label:<86} {rate[ours] / rate[other]:6.2f}")
+    ratio("producer1.py --summary / bare send loop (150 values reused, a key per record, "
+          "our settings)", "ours producer1.py", "bare send loop, our values and keys")
     for role in ("all", "setosa", "virginica"):
-        bare = rate[f"bare iterating loop, {role}'s partitions"]
-        print(f"  consumer --role {role:<9}: ours, lab loop / bare iterating loop, same "
-              f"partitions, timeout and settings {rate[f'ours consumer.py --role {role}, lab loop'] / bare:6.2f}")
-        print(f"  consumer --role {role:<9}: ours, --exit-at-end / the same bare iterating loop"
-              f"{' ' * 21}{rate[f'ours consumer.py --role {role} --exit-at-end'] / bare:6.2f}")
+        bare = f"bare iterating loop, {role}'s partitions"
+        ratio(f"consumer.py --role {role}, lab loop / bare iterating loop (same partitions, "
+              "timeout, settings)", f"ours consumer.py --role {role}, lab loop", bare)
+        ratio(f"consumer.py --role {role} --exit-at-end / the same bare iterating loop",
+              f"ours consumer.py --role {role} --exit-at-end", bare)
     for side, ours in (("producer", "ours producer1.py"),
                        ("consumer", "ours consumer.py --role all --exit-at-end")):
         for other in ("raw kafka-python", "raw kafka-python, our settings", "Java",
                       "confluent-kafka"):
             key = f"{other} {side}"
             if key in rate:
-                print(f"  {side}: ours / {other:<30} {rate[ours] / rate[key]:6.2f}")
+                ratio(f"{'producer1.py' if side == 'producer' else 'consumer.py --role all --exit-at-end'}"
+                      f" / {other} {side}", ours, key)
             else:
-                print(f"  {side}: ours / {other:<30} skipped: confluent-kafka not installed")
+                print(f"  {side}: ours / {other}: skipped: confluent-kafka not installed")
 
 
 def main(args):
