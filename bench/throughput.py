@@ -373,16 +373,13 @@ def report(results, size, timeout_ms):
               "timeout, settings)", f"ours consumer.py --role {role}, lab loop", bare)
         ratio(f"consumer.py --role {role} --exit-at-end / the same bare iterating loop",
               f"ours consumer.py --role {role} --exit-at-end", bare)
-    for side, ours in (("producer", "ours producer1.py"),
-                       ("consumer", "ours consumer.py --role all --exit-at-end")):
+    for side, ours in (("producer", "producer1.py"), ("consumer", "consumer.py --role all --exit-at-end")):
         for other in ("raw kafka-python", "raw kafka-python, our settings", "Java",
                       "confluent-kafka"):
-            key = f"{other} {side}"
-            if key in rate:
-                ratio(f"{'producer1.py' if side == 'producer' else 'consumer.py --role all --exit-at-end'}"
-                      f" / {other} {side}", ours, key)
+            if f"{other} {side}" in rate:
+                ratio(f"{ours} / {other} {side}", f"ours {ours}", f"{other} {side}")
             else:
-                print(f"  {side}: ours / {other}: skipped: confluent-kafka not installed")
+                print(f"  {ours} / {other} {side}: skipped: confluent-kafka not installed")
 
 
 def main(args):
