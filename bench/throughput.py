@@ -373,7 +373,8 @@ def report(results, size, timeout_ms):
               "timeout, settings)", f"ours consumer.py --role {role}, lab loop", bare)
         ratio(f"consumer.py --role {role} --exit-at-end / the same bare iterating loop",
               f"ours consumer.py --role {role} --exit-at-end", bare)
-    for side, ours in (("producer", "producer1.py"), ("consumer", "consumer.py --role all --exit-at-end")):
+    for side, ours in (("producer", "producer1.py"),
+                       ("consumer", "consumer.py --role all --exit-at-end")):
         for other in ("raw kafka-python", "raw kafka-python, our settings", "Java",
                       "confluent-kafka"):
             if f"{other} {side}" in rate:
