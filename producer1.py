@@ -155,7 +155,8 @@ def main(args):
         # the client's errors say what it saw (often only a timeout); the cluster says why
         why = diagnose(args.bootstrap_server, sent_to)
         raise LabError(f"{len(report.failed)} of {sent} records were not delivered "
-                       f"(first error: {report.failed[0]})" + (f"; the cluster: {why}" if why else ""))
+                       f"(first error: {report.failed[0]})"
+                       + (f"; the cluster: {why}" if why else ""))
     return 130 if interrupted else 0
 
 
