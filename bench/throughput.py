@@ -364,7 +364,7 @@ def report(results, size, timeout_ms):
     print("\nratios, ours / other, records/s (wall time, process start included):")
 
     def ratio(label, ours, other):
-        print(f"  {label:<86} {rate[ours] / rate[other]:6.2f}")
+        print(f"  {label:<96} {rate[ours] / rate[other]:6.2f}")
     ratio("producer1.py --summary / bare send loop (150 values reused, a key per record, "
           "our settings)", "ours producer1.py", "bare send loop, our values and keys")
     for role in ("all", "setosa", "virginica"):
