@@ -20,7 +20,8 @@ records of the same average size, with acks=all:
             records as JSON on its command line. Producer: send() in a bare loop over the 150
             flowers' values, encoded once and reused in every pass, a key per record, the same
             topics and partitions: what producer1.py would cost if it did nothing per record
-            but send. Consumer: the lab's loop bare (KafkaConsumer(consumer_timeout_ms=T,
+            but send. Then the same loop with each pass's values renumbered, as producer1.py
+            sends them (their ids go on), which gzip takes longer to compress. Consumer: the lab's loop bare (KafkaConsumer(consumer_timeout_ms=T,
             our consumer settings), assign the role's partitions, seek_to_beginning,
             `for message in consumer: n += 1`), ended by the same timeout as ours.
   raw       kafka-python's own kafka.benchmarks.producer_performance / consumer_performance:
@@ -123,19 +124,26 @@ print(f"consumed {read} in {time.monotonic() - start:.3f} s")
 
 # The bare loops import kafka-python only; our settings and records come as JSON on argv.
 
-# producer1.py's sending, bare: the 150 flowers' values encoded once and reused in every
-# pass, a key per record (its id as text), the same topics, partitions and settings
+# producer1.py's sending, bare: the 150 flowers' values encoded once, a key per record (its
+# id as text), the same topics, partitions and settings. "reused": the first pass's values in
+# every pass; "renumbered": each pass's values carry its records' ids, as producer1.py's do
+# (they make gzip, which kafka-python runs per batch, work about twice as hard).
 BARE_SEND_LOOP = """
 import json, sys, time
 from kafka import KafkaProducer
 bootstrap, passes = sys.argv[1], int(sys.argv[2])
 settings, flowers = json.loads(sys.argv[3]), json.loads(sys.argv[4])
-flowers = [(topic, partition, value.encode()) for topic, partition, value in flowers]
+renumbered = sys.argv[5] == "renumbered"
+destinations = [(topic, partition) for topic, partition, _ in flowers]
+values = [value.encode() for _, _, value in flowers]
+tails = [value[value.index(b","):] for value in values]  # all but {"id": N
 start = time.monotonic()
 producer = KafkaProducer(bootstrap_servers=bootstrap, **settings)
 send, record_id = producer.send, 0
 for _ in range(passes):
-    for topic, partition, value in flowers:
+    if renumbered:
+        values = [b'{"id": %d' % (record_id + row) + tail for row, tail in enumerate(tails)]
+    for (topic, partition), value in zip(destinations, values):
         send(topic, key=b"%d" % record_id, value=value, partition=partition)
         record_id += 1
 producer.flush()
@@ -211,9 +219,9 @@ def ours_producer(bootstrap, passes):
     return seconds, number(r"delivered (\d+) of", out), None
 
 
-def bare_send_loop(bootstrap, passes, flowers):
+def bare_send_loop(bootstrap, passes, flowers, values):
     seconds, out = run([PY, "-c", BARE_SEND_LOOP, bootstrap, passes,
-                        json.dumps(producer_config()), json.dumps(flowers)])
+                        json.dumps(producer_config()), json.dumps(flowers), values])
     return seconds, number(r"sent (\d+) in", out), number(r"sent \d+ in ([\d.]+) s", out)
 
 
@@ -327,7 +335,9 @@ def one_run(bootstrap, classpath, run_no, n, passes, size, timeout_ms, flowers, 
                 bootstrap, role, timeout_ms)
     # the same records again, into the same partitions (after the reads above; the next
     # run's reset clears them)
-    measure("bare send loop, our values and keys", n, bare_send_loop, bootstrap, passes, flowers)
+    for values in ("reused", "renumbered"):
+        measure(f"bare send loop, 150 values {values}", n, bare_send_loop, bootstrap, passes,
+                flowers, values)
 
     variants = [("raw kafka-python", raw_producer, raw_consumer, ()),
                 ("raw kafka-python, our settings", raw_producer_our_settings, raw_consumer, ()),
@@ -366,7 +376,9 @@ def report(results, size, timeout_ms):
     def ratio(label, ours, other):
         print(f"  {label:<96} {rate[ours] / rate[other]:6.2f}")
     ratio("producer1.py --summary / bare send loop (150 values reused, a key per record, "
-          "our settings)", "ours producer1.py", "bare send loop, our values and keys")
+          "our settings)", "ours producer1.py", "bare send loop, 150 values reused")
+    ratio("producer1.py --summary / bare send loop (the same, each pass's values renumbered "
+          "like ours)", "ours producer1.py", "bare send loop, 150 values renumbered")
     for role in ("all", "setosa", "virginica"):
         bare = f"bare iterating loop, {role}'s partitions"
         ratio(f"consumer.py --role {role}, lab loop / bare iterating loop (same partitions, "
