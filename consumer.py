@@ -34,7 +34,7 @@ from irislab.groups import leave_on_sigterm
 from irislab.layout import ROLE_PARTITIONS, partition_label
 from irislab.plot import LivePlot, display_available, plot_sepals
 from irislab.reading import CONSUMER_SETTINGS, ReadSettings, Tally, finishing, read_at_scale
-from irislab.codec import MEASUREMENTS
+from irislab.record import MEASUREMENTS
 
 SEPALS = ("sepal_length", "sepal_width")
 

@@ -1,119 +1,138 @@
-"""producer1.py: stream the iris data set into Kafka, one JSON record per row.
+"""producer1.py: the lab's producer. It loads the iris data set with pandas and sends each
+flower to Kafka as one JSON record, which NumpyEncoder writes from the row's NumPy values.
 
 Each row goes where the lab's layout says (irislab/layout.py):
     virginica  -> virginicasetosa partition 0
     setosa     -> virginicasetosa partition 1
     versicolor -> versicolor, partition = id % 2
-The key is the row's id as text; the value is the row as JSON, written by NumpyEncoder
-(once per flower: the passes of --repeat differ only in the id).
-Every delivery is confirmed by the broker (acks=all) and reported; the exit status is 1
-if any record was not delivered.
+The key is the row's id as text. Every delivery is confirmed by the broker (acks=all) and
+reported; the exit status is 1 if any record was not delivered.
 
     python producer1.py [--bootstrap-server HOST:PORT] [--delay SECONDS] [--csv iris.csv]
                         [--reset-topics] [--route-by species|prediction]
-                        [--repeat N] [--summary]
+                        [--repeat N] [--summary] [--delivery-timeout-ms MS]
 """
 
 import argparse
+import json
 import sys
 import time
 from collections import Counter
 
+import numpy as np
 from kafka import KafkaProducer
-from kafka.errors import KafkaTimeoutError
-from tqdm import tqdm
+from kafka.serializer import Serializer
 
 from irislab import cli
 from irislab.errors import LabError, run_command
 from irislab.admin import diagnose, ensure_topics
-from irislab.codec import FlowerValue, KeySerializer
-from irislab.dataset import load_iris, rows
-from irislab.layout import partition_for
+from irislab.dataset import load_iris
+from irislab.layout import partition_for, partition_label
+from irislab.producing import Progress, producer_config, renumbered, settle
+from irislab.record import MEASUREMENTS
 
 
-# acks=all: the broker confirms a record only once it is written; with kafka-python's
-# default idempotence, a retry after a lost connection doubles nothing. The rest is for
-# throughput (README, "Throughput"): kafka-python checksums every byte it sends and reads in
-# pure Python, and gzip makes the JSON many times smaller; fuller batches compress better;
-# 5 ms is Apache Kafka 4's own default linger.
-PRODUCER_SETTINGS = {"acks": "all", "compression_type": "gzip",
-                     "batch_size": 128 * 1024, "linger_ms": 5}
+class NumpyEncoder(json.JSONEncoder):
+    """json.dumps for NumPy values, which plain json refuses: arrays such as a feature row
+    Xdat[i], and NumPy numbers such as the np.int64 ids."""
+
+    def default(self, obj):
+        if isinstance(obj, np.ndarray):
+            return obj.tolist()
+        if isinstance(obj, np.integer):
+            return int(obj)
+        if isinstance(obj, np.floating):
+            return float(obj)
+        return super().default(obj)
 
 
-def predict_species(iris):
+class IdSerializer(Serializer):
+    """The record's key: its id as UTF-8 text."""
+
+    def serialize(self, topic, headers, record_id):
+        return b"%d" % record_id
+
+
+def predict_species(Xdat, species):
     """Train LogisticRegression on the data set and predict each row's species,
     as the original lab's producer did. Returns the predictions and the accuracy."""
     from sklearn.linear_model import LogisticRegression
-    model = LogisticRegression(max_iter=1000).fit(iris.features, iris.species)
-    predicted = model.predict(iris.features)
-    return predicted, float((predicted == iris.species).mean())
+    model = LogisticRegression(max_iter=1000).fit(Xdat, species)
+    predicted = model.predict(Xdat)
+    return predicted, float((predicted == species).mean())
+
+
+def flower_values(Xdat, species, predicted=None):
+    """Each flower's record value: its id (an np.int64), its measurements (the NumPy row
+    Xdat[i]) and species, as JSON written by NumpyEncoder."""
+    values = []
+    for record_id, features in zip(np.arange(len(Xdat)), Xdat):
+        record = {"id": record_id, **dict(zip(MEASUREMENTS, features)),
+                  "species": species[record_id]}
+        if predicted is not None:  # --route-by prediction: the species it was routed by
+            record["predicted"] = predicted[record_id]
+        values.append(json.dumps(record, cls=NumpyEncoder, allow_nan=False).encode("utf-8"))
+    return values
 
 
 class DeliveryReport:
-    """What the broker refused; its methods run on the producer's I/O thread.
-    Once flush() returns every record is settled, so delivered = sent - failed."""
+    """What the broker confirmed or refused; its methods run on the producer's I/O thread.
+    Once the producer is settled every record is, so delivered = sent - failed."""
 
     def __init__(self):
         self.failed = []  # the errors, in the order they came
 
-    def print_delivery(self, record_id, species, metadata):
+    def delivered(self, record_id, species, metadata):
         print(f"sent topic={metadata.topic} partition={metadata.partition} "
               f"offset={metadata.offset} id={record_id} species={species}", flush=True)
 
-    def record_failed(self, record_id, error):
+    def not_delivered(self, record_id, error):
         self.failed.append(error)
         print(f"not delivered: id={record_id}: {error}", file=sys.stderr, flush=True)
 
-    def failed_quietly(self, error):
+    def failed_quietly(self, error):  # --summary: no line per record
         self.failed.append(error)
 
 
 def main(args):
-    iris = load_iris(args.csv)
-    route = iris.species
+    iris = load_iris(args.csv)                   # a pandas DataFrame with the lab's columns
+    Xdat = iris[list(MEASUREMENTS)].to_numpy()  # the lab's dataset.values[:, 0:4]
+    species = iris["species"].to_numpy()
+    route, predicted = species, None
     if args.route_by == "prediction":
-        route, accuracy = predict_species(iris)
+        route, accuracy = predict_species(Xdat, species)
+        predicted = route
         print(f"LogisticRegression predicts {accuracy:.1%} of the {len(route)} rows it was "
               f"trained on correctly; routing by the prediction")
+    settings = cli.client_settings(args)  # the address, and any --client-config
+    ensure_topics(settings, reset=args.reset_topics)
+
+    # Each flower is written once; --repeat sends the data set again, the ids going on.
+    values = flower_values(Xdat, species, predicted)
     route = route.tolist()  # NumPy strings to Python ones, once rather than per record
-    ensure_topics(args.bootstrap_server, reset=args.reset_topics)
 
-    # Each flower's JSON, written once by NumpyEncoder (with the routed species as
-    # "predicted" when routing by prediction); a record's value is it with the record's id.
-    # Encoding each record whole took 3 us, a seventh of what kafka-python's send() costs.
-    flowers = []
-    for row, species in zip(rows(iris), route):
-        flower = {field: value for field, value in row.items() if field != "id"}
-        if args.route_by == "prediction":
-            flower["predicted"] = species
-        flowers.append((FlowerValue(flower), species))
-
-    producer = KafkaProducer(
-        bootstrap_servers=args.bootstrap_server,
-        key_serializer=KeySerializer(),  # the id as text; the values are bytes already
-        # kafka-python wants the delivery timeout above linger + one request's timeout
-        delivery_timeout_ms=args.delivery_timeout_ms,
-        request_timeout_ms=min(30000,
-                               args.delivery_timeout_ms - PRODUCER_SETTINGS["linger_ms"] - 1),
-        **PRODUCER_SETTINGS, **cli.CLIENT_SETTINGS,
-    )
+    producer = KafkaProducer(**settings,
+                             key_serializer=IdSerializer(),  # the values are bytes already
+                             **producer_config(args.delivery_timeout_ms))
     report = DeliveryReport()
     sent_to = Counter()  # (topic, partition) -> records sent
-    total, sent, interrupted = len(flowers) * args.repeat, 0, False
+    rows, total = len(values), len(values) * args.repeat
+    sent, interrupted = 0, False
     progress = Progress(total) if args.summary and total >= 10_000 else None
     summary, delay = args.summary, args.delay
     send, failed_quietly = producer.send, report.failed_quietly  # hoisted: once per record
     try:
-        for first_id in range(0, total, len(flowers)):  # a pass over the data set
-            for record_id, (flower, species) in enumerate(flowers, start=first_id):
-                topic, partition = partition_for(species, record_id)
-                future = send(topic, key=record_id, value=flower.for_id(record_id),
-                              partition=partition)
+        for first_id in range(0, total, rows):  # a pass over the data set
+            for row, value in enumerate(values if first_id == 0
+                                        else renumbered(values, first_id)):
+                record_id = first_id + row
+                topic, partition = partition_for(route[row], record_id)
+                future = send(topic, key=record_id, value=value, partition=partition)
                 if summary:  # no per-record callback: large runs spend their time here
                     future.add_errback(failed_quietly)
                 else:
-                    future.add_callback(report.print_delivery, record_id, species)
-                    future.add_errback(report.record_failed, record_id)
+                    future.add_callback(report.delivered, record_id, route[row])
+                    future.add_errback(report.not_delivered, record_id)
                 sent_to[topic, partition] += 1
                 sent = record_id + 1
                 if delay:
@@ -127,61 +146,20 @@ def main(args):
     finally:
         if progress is not None:
             progress.close()
-        # the last record sent is confirmed or refused within the delivery timeout
+        # flush: the last record sent is confirmed or refused within the delivery timeout
         settle(producer, time.monotonic() + args.delivery_timeout_ms / 1000 + 1)
 
-    per_partition = ", ".join(f"{t}[{p}] {n}" for (t, p), n in sorted(sent_to.items()))
+    per_partition = ", ".join(f"{partition_label(t, p)} {n}"
+                              for (t, p), n in sorted(sent_to.items()))
     print(f"delivered {sent - len(report.failed)} of {sent} records sent"
           + (f" ({per_partition})" if not report.failed else ""))
     if report.failed:
         # the client's errors say what it saw (often only a timeout); the cluster says why
-        why = diagnose(args.bootstrap_server, sent_to)
+        why = diagnose(settings, sent_to)
         raise LabError(f"{len(report.failed)} of {sent} records were not delivered "
-                       f"(first error: {report.failed[0]})" + (f"; the cluster: {why}" if why else ""))
+                       f"(first error: {report.failed[0]})"
+                       + (f"; the cluster: {why}" if why else ""))
     return 130 if interrupted else 0
-
-
-class Progress:
-    """--summary's progress on stderr, updated once a pass over the data set: a tqdm bar
-    (records, rate, time left) on a terminal, else a line every 10%."""
-
-    def __init__(self, total):
-        self.total, self.shown = total, 0
-        self.bar = (tqdm(total=total, unit=" records", unit_scale=True, file=sys.stderr,
-                         dynamic_ncols=True, leave=False) if sys.stderr.isatty() else None)
-        self.every = max(total // 10, 1)
-
-    def update(self, sent):
-        if self.bar is not None:
-            self.bar.update(sent - self.shown)
-            self.shown = sent
-        elif sent // self.every > self.shown // self.every:
-            self.shown = sent
-            print(f"sent {sent} of {self.total} records ({sent / self.total:.0%})",
-                  file=sys.stderr)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
-def settle(producer, deadline):
-    """Wait until the brokers have confirmed or refused every record sent. kafka-python can
-    leave a record unsettled past its delivery timeout (a batch for a leader that is down);
-    at the deadline the producer is closed by force, which fails what is left: it counts
-    as not delivered."""
-    while True:
-        try:
-            # flush's timeout is per batch, so wait in short steps to keep to the deadline
-            producer.flush(timeout=0.5)
-            break
-        except KafkaTimeoutError:
-            if time.monotonic() > deadline:
-                # close() would flush again first; only its sender thread can abort the rest
-                producer._sender.force_close()
-                producer._sender.join()
-                break
-    producer.close()
 
 
 def non_negative_seconds(text):
@@ -200,9 +178,10 @@ def milliseconds_from_1000(text):
     return int(text)
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description="Stream the iris data set into Kafka.")
-    cli.add_bootstrap_argument(parser)
+def build_parser():
+    parser = argparse.ArgumentParser(prog="producer1.py",
+                                     description="Stream the iris data set into Kafka.")
+    cli.add_connection_arguments(parser)
     parser.add_argument("--delay", type=non_negative_seconds, default=0.0,
                         help="seconds to wait between rows (default: 0)")
     parser.add_argument("--repeat", type=cli.positive_int, default=1,
@@ -220,9 +199,8 @@ def parse_args(argv=None):
     parser.add_argument("--route-by", choices=("species", "prediction"), default="species",
                         help="route by the data set's species (default) or by a "
                              "LogisticRegression's prediction")
-    return parser, parser.parse_args(argv)
+    return parser
 
 
 if __name__ == "__main__":
-    parser, args = parse_args()
-    sys.exit(run_command(main, args, parser.prog))
+    sys.exit(run_command(main, build_parser().parse_args(), "producer1.py"))

@@ -10,21 +10,25 @@ whole run and stops it at the end. Every variant sends, then reads back, the sam
 records of the same average size, with acks=all:
 
   ours      python producer1.py --repeat P --summary: data set -> NumPy encoder -> routing ->
-            send, with a delivery report per record; then python consumer.py --role all|setosa|
-            virginica --exit-at-end --summary (role all also saves the plot; setosa and
-            virginica read one partition each, a third of the records). The lab topics are
-            reset before each producer run, so the consumers read exactly that run's records.
-  bare loop kafka-python's send() in a bare loop over the very records producer1.py sends
-            (same keys, JSON values, partitions and settings), encoded before the clock of
-            its figures starts: what producer1.py would cost if it did nothing per record but
-            send. Its wall time leaves out the encoding (its output says how long that took).
+            send, with a delivery report per record. Then python consumer.py --role all|setosa|
+            virginica --summary twice: on the lab's loop (consumer_timeout_ms, `for message in
+            consumer`), which ends --timeout-ms after the last record, and with --exit-at-end,
+            which stops at the end offsets (role all also saves the plot; setosa and virginica
+            read one partition each, a third of the records). The lab topics are reset before
+            each producer run, so the consumers read exactly that run's records.
+  bare loop kafka-python alone, in a program that imports nothing else, given our settings and
+            records as JSON on its command line. Producer: send() in a bare loop over the 150
+            flowers' values, encoded once and reused in every pass, a key per record, the same
+            topics and partitions: what producer1.py would cost if it did nothing per record
+            but send. Then the same loop with each pass's values renumbered, as producer1.py
+            sends them (their ids go on), which gzip takes longer to compress. Consumer: the lab's loop bare (KafkaConsumer(consumer_timeout_ms=T,
+            our consumer settings), assign the role's partitions, seek_to_beginning,
+            `for message in consumer: n += 1`), ended by the same timeout as ours.
   raw       kafka-python's own kafka.benchmarks.producer_performance / consumer_performance:
-            pre-encoded bytes, no key, no JSON: the ceiling for a kafka-python program. And,
-            per role, kafka-python alone over that role's partitions (assign, seek, iterate):
-            four partitions of two topics cost more per record than the benchmark's two.
+            pre-encoded bytes, no key, no JSON: the ceiling for a kafka-python program.
   raw, our settings
             kafka-python's own benchmarks again, with our producer's settings (gzip, 128 KB
-            batches, linger 5 ms: producer1.PRODUCER_SETTINGS). Its values are zero bytes,
+            batches, linger 5 ms: irislab.producing.PRODUCER_SETTINGS). Its values are zero bytes,
             which compress even better than our JSON: the tuned client's ceiling.
   Java      Apache Kafka's ProducerPerformance / ConsumerPerformance (kafka-tools jar).
   confluent confluent-kafka (librdkafka), what users would pick instead: a produce() loop
@@ -36,7 +40,9 @@ computed for this count); raw, Java and confluent send values of that size and n
 
 Figures: "wall s" is the median wall time of the whole command, process start included,
 since that is what a user gets (Python imports and a JVM start are a second or two, which
-matters at small counts); records/s and MB/s (10^6 bytes of key + value) come from it.
+matters at small counts); records/s and MB/s (10^6 bytes of key + value) come from it. A
+consumer ended by a timeout (the lab's loop, ours and bare) has that timeout subtracted from
+its wall time: it is time spent waiting after the last record, not reading.
 "in-process s" is the tool's own timer where it reports one (not producer1.py/consumer.py,
 which print none; the start-up line estimates their fixed cost instead). Ratios are
 ours/other in records/s: below 1 means ours is slower. These are figures to read, not
@@ -45,6 +51,7 @@ assertions: nothing here fails on a slow machine.
 
 import argparse
 import importlib.util
+import json
 import re
 import statistics
 import subprocess
@@ -60,12 +67,17 @@ from kafka import KafkaAdminClient  # noqa: E402
 
 from irislab import cli  # noqa: E402
 from irislab.broker import fetch_jars, kafka_version, local_broker  # noqa: E402
-from irislab.codec import encode_key, encode_value  # noqa: E402
-from irislab.dataset import load_iris, rows  # noqa: E402
-from producer1 import PRODUCER_SETTINGS  # noqa: E402
+from irislab.dataset import load_iris  # noqa: E402
+from irislab.layout import ROLE_PARTITIONS, partition_for  # noqa: E402
+from irislab.producing import PRODUCER_SETTINGS, producer_config  # noqa: E402
+from irislab.record import MEASUREMENTS  # noqa: E402
 
 PY = sys.executable
 SMOKE_RECORDS = 3000
+
+# The consumers' settings, as consumer.py passes them to KafkaConsumer (the bare loop gets the
+# same): 2000 records a poll, and a broker that restarts is reconnected to within a second.
+CONSUMER_SETTINGS = {"max_poll_records": 2000, "reconnect_backoff_max_ms": 1000}
 
 # confluent-kafka, run as `python -c` so that it pays for process start like the others
 CONFLUENT_PRODUCE = """
@@ -110,59 +122,75 @@ print(f"consumed {read} in {time.monotonic() - start:.3f} s")
 """
 
 
-# kafka-python alone over the partitions a role reads: assign, seek_to_beginning, iterate.
-# Iterating four partitions of two topics costs more per record than two of one topic
-# (kafka-python's own benchmark), so this is the ceiling each role is measured against.
-RAW_ROLE_CONSUME = """
-import sys, time
-from kafka import KafkaConsumer, TopicPartition
-from irislab.layout import ROLE_PARTITIONS
-bootstrap, role, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-start = time.monotonic()
-consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=10000)
-consumer.assign([TopicPartition(t, p) for t, p in ROLE_PARTITIONS[role]])
-consumer.seek_to_beginning()
-read = 0
-for message in consumer:
-    read += 1
-    if read >= n:
-        break
-consumer.close()
-print(f"consumed {read} in {time.monotonic() - start:.3f} s")
-"""
+# The bare loops import kafka-python only; our settings and records come as JSON on argv.
 
-
-# kafka-python alone sending our records, encoded up front: a bare send() loop, the same
-# keys, values, partitions and settings as producer1.py --repeat N --summary
+# producer1.py's sending, bare: the 150 flowers' values encoded once, a key per record (its
+# id as text), the same topics, partitions and settings. "reused": the first pass's values in
+# every pass; "renumbered": each pass's values carry its records' ids, as producer1.py's do
+# (they make gzip, which kafka-python runs per batch, work about twice as hard).
 BARE_SEND_LOOP = """
-import sys, time
+import json, sys, time
 from kafka import KafkaProducer
-from irislab.codec import encode_key, encode_value
-from irislab.dataset import load_iris, rows
-from irislab.layout import partition_for
-from producer1 import PRODUCER_SETTINGS
 bootstrap, passes = sys.argv[1], int(sys.argv[2])
-started = time.monotonic()
-records = [(*partition_for(row["species"], row["id"]), encode_key(row["id"]), encode_value(row))
-           for row in rows(load_iris(), passes)]
-encoded = time.monotonic()
-producer = KafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_SETTINGS)
-send = producer.send
-for topic, partition, key, value in records:
-    send(topic, key=key, value=value, partition=partition)
+settings, flowers = json.loads(sys.argv[3]), json.loads(sys.argv[4])
+renumbered = sys.argv[5] == "renumbered"
+destinations = [(topic, partition) for topic, partition, _ in flowers]
+values = [value.encode() for _, _, value in flowers]
+tails = [value[value.index(b","):] for value in values]  # all but {"id": N
+start = time.monotonic()
+producer = KafkaProducer(bootstrap_servers=bootstrap, **settings)
+send, record_id = producer.send, 0
+for _ in range(passes):
+    if renumbered:
+        values = [b'{"id": %d' % (record_id + row) + tail for row, tail in enumerate(tails)]
+    for (topic, partition), value in zip(destinations, values):
+        send(topic, key=b"%d" % record_id, value=value, partition=partition)
+        record_id += 1
 producer.flush()
 producer.close()
-print(f"sent {len(records)} in {time.monotonic() - encoded:.3f} s "
-      f"after encoding them in {encoded - started:.3f} s")
+print(f"sent {record_id} in {time.monotonic() - start:.3f} s")
+"""
+
+# the lab's consumer loop, bare: assign the role's partitions, seek_to_beginning, iterate
+# until consumer_timeout_ms passes without a record
+BARE_ITERATING_LOOP = """
+import json, sys, time
+from kafka import KafkaConsumer, TopicPartition
+bootstrap, timeout_ms = sys.argv[1], int(sys.argv[2])
+settings, partitions = json.loads(sys.argv[3]), json.loads(sys.argv[4])
+start = time.monotonic()
+consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=timeout_ms, **settings)
+consumer.assign([TopicPartition(topic, partition) for topic, partition in partitions])
+consumer.seek_to_beginning()
+n = 0
+for message in consumer:
+    n += 1
+consumer.close()
+print(f"consumed {n} in {time.monotonic() - start:.3f} s")
 """
 
 
-def record_size(passes):
+def flower_records():
+    """(topic, partition, value) of the 150 flowers, as producer1.py sends them in its first
+    pass: the value is the contract's JSON, which plain json writes from Python values just
+    as producer1.py's NumpyEncoder does from NumPy ones (tests/test_producer.py checks it).
+    Every pass sends each flower to the same partition (150 is even: an id's parity is its
+    row's)."""
+    iris = load_iris()
+    records = []
+    for record_id, row in enumerate(iris.itertuples(index=False)):
+        record = {"id": record_id, **{m: getattr(row, m) for m in MEASUREMENTS},
+                  "species": row.species}
+        records.append((*partition_for(row.species, record_id), json.dumps(record)))
+    return records
+
+
+def record_size(passes, flowers):
     """Average key + value bytes of our records over `passes` passes of the data set.
-    Only the id changes between passes, so: the row with id 0, minus its two "0" digits
-    (key and value), plus twice the digits of each id."""
-    base = [len(encode_key(0)) + len(encode_value({**row, "id": 0})) - 2
-            for row in rows(load_iris())]
+    Only the id changes between passes, so: each flower's value with id 0 plus a key "0",
+    minus those two "0" digits, plus twice the digits of each id."""
+    base = [len(value.replace(f'"id": {record_id},', '"id": 0,')) + 1 - 2
+            for record_id, (_, _, value) in enumerate(flowers)]
     n = len(base) * passes
     return round((sum(base) * passes + 2 * sum(len(str(i)) for i in range(n))) / n)
 
@@ -191,11 +219,17 @@ def ours_producer(bootstrap, passes):
     return seconds, number(r"delivered (\d+) of", out), None
 
 
-def bare_send_loop(bootstrap, passes):
-    seconds, out = run([PY, "-c", BARE_SEND_LOOP, bootstrap, passes])
-    # the wall time without the up-front encoding: process start, imports, connect, send
-    seconds -= number(r"encoding them in ([\d.]+) s", out)
+def bare_send_loop(bootstrap, passes, flowers, values):
+    seconds, out = run([PY, "-c", BARE_SEND_LOOP, bootstrap, passes,
+                        json.dumps(producer_config()), json.dumps(flowers), values])
     return seconds, number(r"sent (\d+) in", out), number(r"sent \d+ in ([\d.]+) s", out)
+
+
+def ours_lab_consumer(bootstrap, role, plot_file, timeout_ms):
+    """consumer.py on the lab's loop, which ends timeout_ms after the last record."""
+    seconds, out = run([PY, "consumer.py", "--role", role, "--summary", "--timeout-ms",
+                        timeout_ms, "--bootstrap-server", bootstrap, "--plot-file", plot_file])
+    return seconds - timeout_ms / 1000, number(r"read (\d+) records", out), None
 
 
 def ours_consumer(bootstrap, role, plot_file):
@@ -204,9 +238,11 @@ def ours_consumer(bootstrap, role, plot_file):
     return seconds, number(r"read (\d+) records", out), None
 
 
-def raw_role_consumer(bootstrap, role, n):
-    seconds, out = run([PY, "-c", RAW_ROLE_CONSUME, bootstrap, role, n])
-    return seconds, number(r"consumed (\d+)", out), number(r"in ([\d.]+) s", out)
+def bare_consumer(bootstrap, role, timeout_ms):
+    seconds, out = run([PY, "-c", BARE_ITERATING_LOOP, bootstrap, timeout_ms,
+                        json.dumps(CONSUMER_SETTINGS), json.dumps(ROLE_PARTITIONS[role])])
+    return (seconds - timeout_ms / 1000, number(r"consumed (\d+)", out),
+            number(r"in ([\d.]+) s", out) - timeout_ms / 1000)
 
 
 def raw_producer(bootstrap, topic, n, size, settings=None):
@@ -275,14 +311,14 @@ def have_confluent():
     return importlib.util.find_spec("confluent_kafka") is not None
 
 
-def one_run(bootstrap, classpath, run_no, n, passes, size, tmp, results):
+def one_run(bootstrap, classpath, run_no, n, passes, size, timeout_ms, flowers, tmp, results):
     def measure(variant, expected, fn, *args):
         seconds, records, own = fn(*args)
         if records != expected:
             print(f"warning: {variant} run {run_no}: {records:.0f} records, expected {expected}",
                   file=sys.stderr)
         results.setdefault(variant, []).append((seconds, records, own))
-        print(f"  run {run_no}: {variant:<40} {seconds:8.2f} s", file=sys.stderr, flush=True)
+        print(f"  run {run_no}: {variant:<48} {seconds:8.2f} s", file=sys.stderr, flush=True)
 
     # our fixed cost: interpreter, imports, data set, topic check, connect, 150 records
     measure("ours start-up (--repeat 1)", 150, ours_producer, bootstrap, 1)
@@ -291,12 +327,17 @@ def one_run(bootstrap, classpath, run_no, n, passes, size, tmp, results):
     plot = str(tmp / "plot.png")
     third = n // 3  # setosa and virginica are 50 of each 150 rows
     for role, records in (("all", n), ("setosa", third), ("virginica", third)):
-        measure(f"ours consumer.py --role {role}", records, ours_consumer, bootstrap, role, plot)
-        measure(f"raw kafka-python, {role}'s partitions", records, raw_role_consumer,
-                bootstrap, role, records)
+        measure(f"ours consumer.py --role {role}, lab loop", records, ours_lab_consumer,
+                bootstrap, role, plot, timeout_ms)
+        measure(f"ours consumer.py --role {role} --exit-at-end", records, ours_consumer,
+                bootstrap, role, plot)
+        measure(f"bare iterating loop, {role}'s partitions", records, bare_consumer,
+                bootstrap, role, timeout_ms)
     # the same records again, into the same partitions (after the reads above; the next
     # run's reset clears them)
-    measure("bare kafka-python send loop, our records", n, bare_send_loop, bootstrap, passes)
+    for values in ("reused", "renumbered"):
+        measure(f"bare send loop, 150 values {values}", n, bare_send_loop, bootstrap, passes,
+                flowers, values)
 
     variants = [("raw kafka-python", raw_producer, raw_consumer, ()),
                 ("raw kafka-python, our settings", raw_producer_our_settings, raw_consumer, ()),
@@ -311,9 +352,9 @@ def one_run(bootstrap, classpath, run_no, n, passes, size, tmp, results):
         delete_topic(bootstrap, topic)
 
 
-def report(results, size):
+def report(results, size, timeout_ms):
     """The medians as a table, then ours/other ratios in records/s."""
-    print(f"\n{'variant':<40} {'records':>9} {'wall s':>8} {'records/s':>10} {'MB/s':>7} "
+    print(f"\n{'variant':<48} {'records':>9} {'wall s':>8} {'records/s':>10} {'MB/s':>7} "
           f"{'in-process s':>12}")
     rate = {}
     startup = results.pop("ours start-up (--repeat 1)")
@@ -323,25 +364,35 @@ def report(results, size):
         owns = [o for _, _, o in runs if o is not None]
         own = f"{statistics.median(owns):12.2f}" if owns else f"{'-':>12}"
         rate[variant] = records / seconds
-        print(f"{variant:<40} {records:9.0f} {seconds:8.2f} {rate[variant]:10.0f} "
+        print(f"{variant:<48} {records:9.0f} {seconds:8.2f} {rate[variant]:10.0f} "
               f"{rate[variant] * size / 1e6:7.2f} {own}")
-    print(f"\nours start-up: python producer1.py --repeat 1 --summary (150 records) alone takes "
+    print(f"\nthe lab loops (ours and bare) end {timeout_ms} ms after their last record: "
+          f"{timeout_ms / 1000:g} s is subtracted from their wall and in-process times")
+    print(f"ours start-up: python producer1.py --repeat 1 --summary (150 records) alone takes "
           f"{statistics.median(s for s, _, _ in startup):.2f} s (interpreter, imports, data set, "
           "topic check, connect): part of every 'ours' wall time above")
     print("\nratios, ours / other, records/s (wall time, process start included):")
-    print(f"  producer: ours / bare kafka-python send loop, same records "
-          f"{rate['ours producer1.py'] / rate['bare kafka-python send loop, our records']:6.2f}")
-    for side, ours in (("producer", "ours producer1.py"), ("consumer", "ours consumer.py --role all")):
+
+    def ratio(label, ours, other):
+        print(f"  {label:<96} {rate[ours] / rate[other]:6.2f}")
+    ratio("producer1.py --summary / bare send loop (150 values reused, a key per record, "
+          "our settings)", "ours producer1.py", "bare send loop, 150 values reused")
+    ratio("producer1.py --summary / bare send loop (the same, each pass's values renumbered "
+          "like ours)", "ours producer1.py", "bare send loop, 150 values renumbered")
+    for role in ("all", "setosa", "virginica"):
+        bare = f"bare iterating loop, {role}'s partitions"
+        ratio(f"consumer.py --role {role}, lab loop / bare iterating loop (same partitions, "
+              "timeout, settings)", f"ours consumer.py --role {role}, lab loop", bare)
+        ratio(f"consumer.py --role {role} --exit-at-end / the same bare iterating loop",
+              f"ours consumer.py --role {role} --exit-at-end", bare)
+    for side, ours in (("producer", "producer1.py"),
+                       ("consumer", "consumer.py --role all --exit-at-end")):
         for other in ("raw kafka-python", "raw kafka-python, our settings", "Java",
                       "confluent-kafka"):
-            key = f"{other} {side}"
-            if key in rate:
-                print(f"  {side}: ours / {other:<30} {rate[ours] / rate[key]:6.2f}")
+            if f"{other} {side}" in rate:
+                ratio(f"{ours} / {other} {side}", f"ours {ours}", f"{other} {side}")
             else:
-                print(f"  {side}: ours / {other:<30} skipped: confluent-kafka not installed")
-    for role in ("all", "setosa", "virginica"):
-        ours, raw = rate[f"ours consumer.py --role {role}"], rate[f"raw kafka-python, {role}'s partitions"]
-        print(f"  consumer: ours --role {role:<9} / raw kafka-python, same partitions {ours / raw:6.2f}")
+                print(f"  {ours} / {other} {side}: skipped: confluent-kafka not installed")
 
 
 def main(args):
@@ -349,7 +400,9 @@ def main(args):
     runs = args.runs if not args.smoke else 1
     passes = max(1, round(n / 150))
     n = passes * 150
-    size = record_size(passes)
+    flowers = flower_records()
+    size = record_size(passes, flowers)
+    timeout_ms = args.timeout_ms if not args.smoke else min(args.timeout_ms, 2000)
     classpath = str(fetch_jars(args.mode) / "*")
     print(f"Apache Kafka {kafka_version(args.mode)} ({args.mode} mode), one local broker; "
           f"{n} records ({passes} passes over the 150 flowers) of {size} bytes (key + value) "
@@ -363,8 +416,9 @@ def main(args):
             local_broker(args.mode, home=Path(tmp) / "broker") as bootstrap:
         print(f"broker on {bootstrap}", file=sys.stderr)
         for run_no in range(1, runs + 1):
-            one_run(bootstrap, classpath, run_no, n, passes, size, Path(tmp), results)
-    report(results, size)
+            one_run(bootstrap, classpath, run_no, n, passes, size, timeout_ms, flowers,
+                    Path(tmp), results)
+    report(results, size, timeout_ms)
     print(f"\nthe whole benchmark took {time.monotonic() - started:.0f} s, broker start included")
     return 0
 
@@ -379,6 +433,9 @@ if __name__ == "__main__":
                         help="runs per variant; the table shows the median (default: 3)")
     parser.add_argument("--mode", choices=("zookeeper", "kraft"), default="kraft",
                         help="kraft: Kafka 4.x; zookeeper: Kafka 3.9 (default: kraft)")
+    parser.add_argument("--timeout-ms", type=cli.positive_int, default=5000,
+                        help="consumer_timeout_ms of the lab loops, ours and bare; subtracted "
+                             "from their times (default: 5000; 2000 with --smoke)")
     parser.add_argument("--smoke", action="store_true",
                         help=f"{SMOKE_RECORDS} records, one run: checks that every variant runs")
     try:

@@ -1,30 +1,22 @@
-"""One iris record as Kafka bytes, and back.
+"""One iris record's bytes, decoded for the consumers.
 
-Value: a UTF-8 JSON object, {"id": 0, "sepal_length": 5.1, ..., "species": "setosa"}
-(plus "predicted" when the producer routes by a model's prediction). Key: the id as text.
-
-The record's contract is declared once, as the msgspec Struct `IrisRecord`: msgspec decodes
-the JSON straight into it and checks every type, range and species in the same call, in C.
-Decoding never raises: a malformed value comes back as `Malformed(reason)`, the reason
-naming the field and what was wrong with it.
+The record's contract (fields, ranges, species) is declared in irislab.record; here it
+becomes the msgspec Struct `IrisRecord`, into which msgspec decodes the JSON straight, checking
+every type, range and species in the same call, in C. Decoding never raises: a malformed value
+comes back as `Malformed(reason)`, the reason naming the field and what was wrong with it.
+(The producer writes the records with its NumpyEncoder, in producer1.py.)
 """
 
-import json
 from typing import Annotated, Literal, NamedTuple
 
 import msgspec
-import numpy as np
-from kafka.serializer import Deserializer, Serializer
+from kafka.serializer import Deserializer
 
-from irislab.layout import SPECIES
+from irislab.record import FIELDS, MAX_CM, MAX_ID, MEASUREMENTS, SPECIES
 
-MEASUREMENTS = ("sepal_length", "sepal_width", "petal_length", "petal_width")
-FIELDS = ("id", *MEASUREMENTS, "species")
 MAX_VALUE_BYTES = 64 * 1024  # an iris row is ~110 bytes; anything this big is not one
-MAX_CM = 1000.0              # no flower part is 10 m long: a bigger number is corrupt
-MAX_ID = 2**63 - 1           # a 64-bit id
 
-Species = Literal[SPECIES]  # the layout's three species, as a type msgspec checks
+Species = Literal[SPECIES]  # the record's three species, as a type msgspec checks
 Cm = Annotated[float, msgspec.Meta(ge=0, le=MAX_CM)]  # a JSON int is accepted, read as a float
 
 
@@ -46,56 +38,6 @@ class IrisRecord(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 class _WithExtras(IrisRecord, forbid_unknown_fields=False):
     """The same contract, skipping fields it does not know (after the slow path checked them)."""
-
-
-class NumpyEncoder(json.JSONEncoder):
-    """json.dumps for NumPy scalars and arrays, which plain json rejects."""
-
-    def default(self, o):
-        if isinstance(o, np.integer):
-            return int(o)
-        if isinstance(o, np.floating):
-            return float(o)
-        if isinstance(o, np.bool_):
-            return bool(o)
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        return super().default(o)
-
-
-_ENCODER = NumpyEncoder(allow_nan=False)  # one encoder for every record, not one a call
-
-
-def encode_value(row):
-    """A row (values may be NumPy scalars) as the record's JSON bytes."""
-    return _ENCODER.encode(row).encode()
-
-
-class FlowerValue:
-    """One flower's record value, written once by NumpyEncoder with the id first; for_id()
-    puts a record's id in. The same bytes as encode_value({"id": record_id, **flower}),
-    without encoding the flower again for every pass of the data set (--repeat)."""
-
-    HEAD = b'{"id": 0'
-
-    def __init__(self, flower):
-        encoded = encode_value({"id": 0, **flower})
-        assert encoded.startswith(self.HEAD)
-        self.template = b'{"id": %d' + encoded[len(self.HEAD):].replace(b"%", b"%%")
-
-    def for_id(self, record_id):
-        return self.template % record_id
-
-
-def encode_key(record_id):
-    return str(int(record_id)).encode()
-
-
-class KeySerializer(Serializer):
-    """The producer's key_serializer: the id as UTF-8 text."""
-
-    def serialize(self, topic, headers, data):
-        return encode_key(data)
 
 
 class Malformed(NamedTuple):

@@ -1,24 +1,20 @@
-"""The iris data set: scikit-learn's bundled copy (no network), or a UCI-style CSV."""
+"""The iris data set as a pandas DataFrame, as the lab loaded it: scikit-learn's bundled copy
+(no network), or a UCI-style CSV read with pandas.read_csv.
 
-import csv
+Either way the frame has the lab's named columns, the four measurements in cm (float64) and
+the species (setosa, versicolor, virginica), one row per flower, in the file's order.
+"""
+
 import importlib.util
+import re
 from pathlib import Path
-from typing import NamedTuple
 
-import numpy as np
+import pandas
 
-from irislab.errors import LabError
-from irislab.codec import MAX_CM, MEASUREMENTS
-from irislab.layout import SPECIES
+from irislab.errors import DatasetError
+from irislab.record import MAX_CM, MEASUREMENTS, SPECIES
 
-
-class DatasetError(LabError):
-    """The CSV cannot be read; the message names the file and line."""
-
-
-class Iris(NamedTuple):
-    features: np.ndarray  # (n, 4) float64, columns in MEASUREMENTS order
-    species: np.ndarray   # (n,) species names
+COLUMNS = (*MEASUREMENTS, "species")
 
 
 def load_iris(csv_path=None):
@@ -32,24 +28,64 @@ def bundled_iris():
     sklearn.datasets.load_iris() without importing scikit-learn (over a second)."""
     sklearn = importlib.util.find_spec("sklearn").submodule_search_locations[0]
     path = Path(sklearn) / "datasets" / "data" / "iris.csv"
+    # its first line: rows, columns, then the species; each row's class is their index
     with open(path) as f:
-        header = next(csv.reader(f))  # rows, columns, then the target names
-        data = np.loadtxt(f, delimiter=",")
-    target_names = np.array(header[2:])
-    return Iris(data[:, :4], target_names[data[:, 4].astype(int)])
+        species = f.readline().strip().split(",")[2:]
+        iris = pandas.read_csv(f, names=[*MEASUREMENTS, "class"], header=None,
+                               float_precision="round_trip")  # exactly Python's float()
+    iris["species"] = [species[i] for i in iris.pop("class")]
+    return iris
 
 
-def rows(iris, repeat=1):
-    """Each row as a record dict; the data set `repeat` times.
-    id = pass * (rows in the data set) + the row's index, so ids never repeat.
-    The NumPy rows become Python numbers once, up front: converting each field in
-    NumpyEncoder.default for every record costs more than encoding the rest."""
-    base = [{**dict(zip(MEASUREMENTS, features)), "species": str(species)}
-            for features, species in zip(iris.features.tolist(), iris.species)]
-    n = len(base)
-    for first_id in range(0, repeat * n, n):
-        for index, row in enumerate(base, start=first_id):
-            yield {"id": index, **row}
+def read_csv(path):
+    """UCI iris.csv: sepal length, sepal width, petal length, petal width, class
+    (e.g. Iris-setosa); an optional header line; blank lines are skipped. Every value is
+    checked before anything is sent, so a bad file is one line naming the file and line."""
+    try:
+        # strings as they are written (None where a line is short), one row per line
+        # (blank ones too, so that row i is line i + 1), to check each before using it
+        text = pandas.read_csv(path, names=COLUMNS, header=None, dtype=str, engine="python",
+                               keep_default_na=False, skip_blank_lines=False, encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise DatasetError(f"cannot read {path}: {e}") from None
+    except pandas.errors.EmptyDataError:
+        raise DatasetError(f"{path} has no iris rows") from None
+    except pandas.errors.ParserError as e:
+        raise DatasetError(_parser_error(path, e)) from None
+    if not isinstance(text.index, pandas.RangeIndex):
+        # pandas takes the fields a first line has beyond the names as the row's index
+        raise DatasetError(f"{path}, line 1: {len(COLUMNS) + text.index.nlevels} fields, "
+                           f"expected {len(COLUMNS)}")
+
+    features, species = [], []
+    for index, fields in enumerate(text.itertuples(index=False, name=None)):
+        lineno = index + 1
+        given = [cell for cell in fields if cell is not None]
+        if not any(cell.strip() for cell in given):
+            continue
+        if lineno == 1 and not _is_number(fields[0]):
+            continue  # a header
+        try:
+            if len(given) != len(COLUMNS):
+                raise ValueError(f"{len(given)} fields, expected {len(COLUMNS)}")
+            features.append([_length(x) for x in fields[:4]])
+            species.append(_species(fields[4]))
+        except ValueError as e:
+            raise DatasetError(f"{path}, line {lineno}: {e}") from None
+    if not features:
+        raise DatasetError(f"{path} has no iris rows")
+    iris = pandas.DataFrame(features, columns=MEASUREMENTS)
+    iris["species"] = species
+    return iris
+
+
+def _parser_error(path, error):
+    """pandas' 'Expected 5 fields in line 3, saw 6' in our words, else its own."""
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+    if found:
+        expected, lineno, saw = found.groups()
+        return f"{path}, line {lineno}: {saw} fields, expected {expected}"
+    return f"cannot read {path}: {str(error).strip().splitlines()[-1]}"
 
 
 def _species(label):
@@ -66,31 +102,6 @@ def _length(text):
     if not 0 <= x <= MAX_CM:
         raise ValueError(f"{text.strip()!r} is not a length in cm")
     return x
-
-
-def read_csv(path):
-    """UCI iris.csv: sepal length, sepal width, petal length, petal width, class
-    (e.g. Iris-setosa); an optional header line; blank lines are skipped."""
-    features, species = [], []
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            for lineno, fields in enumerate(csv.reader(f), start=1):
-                if not any(cell.strip() for cell in fields):
-                    continue
-                if lineno == 1 and not _is_number(fields[0]):
-                    continue  # a header
-                try:
-                    if len(fields) != 5:
-                        raise ValueError(f"{len(fields)} fields, expected 5")
-                    features.append([_length(x) for x in fields[:4]])
-                    species.append(_species(fields[4]))
-                except ValueError as e:
-                    raise DatasetError(f"{path}, line {lineno}: {e}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DatasetError(f"cannot read {path}: {e}") from None
-    if not features:
-        raise DatasetError(f"{path} has no iris rows")
-    return Iris(np.array(features), np.array(species))
 
 
 def _is_number(text):

@@ -26,8 +26,6 @@ def min_insync_replicas(replicas):
 # a single broker, as in the lab
 REPLICATION_FACTOR = replication_factor(1)
 
-SPECIES = ("setosa", "versicolor", "virginica")
-
 # species -> (topic, partition); None means "spread over the topic's partitions"
 SPECIES_PARTITION = {
     "virginica": (VIRGINICA_SETOSA, 0),

@@ -26,7 +26,8 @@ from irislab.cli import CLIENT_SETTINGS
 from irislab.codec import Malformed
 from irislab.groups import (HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, GroupOffsets,
                             ShowRebalance)
-from irislab.layout import SPECIES, partition_label
+from irislab.layout import partition_label
+from irislab.record import SPECIES
 from irislab.progress import progress_bar
 
 # Every consumer's settings beyond the address: poll() hands over up to 2000 records at a

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from irislab.codec import MEASUREMENTS
+from irislab.record import MEASUREMENTS
 from irislab.layout import ROLE_PARTITIONS, partition_for
 from tests.lab import SETOSA_SUMMARY, produce, reset_topics, start_consumer
 

@@ -1,18 +1,17 @@
-"""The codec without a broker: NumPy values become JSON, every iris row survives the round
-trip, and decode_value turns any bytes at all into a row or Malformed(reason) -- never raises."""
+"""The codec without a broker: every iris row the producer writes survives the round trip, and
+decode_value turns any bytes at all into a row or Malformed(reason) -- never raises."""
 
 import json
 import math
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from irislab.codec import (FIELDS, MAX_CM, MAX_VALUE_BYTES, MEASUREMENTS, Malformed,
-                           FlowerValue, NumpyEncoder, decode_value, encode_key, encode_value)
-from irislab.dataset import load_iris, rows
-from irislab.layout import SPECIES
+from irislab.codec import MAX_VALUE_BYTES, Malformed, decode_value
+from irislab.dataset import load_iris
+from irislab.record import FIELDS, MAX_CM, MEASUREMENTS, SPECIES
+from producer1 import flower_values
 
 pytestmark = pytest.mark.unit
 
@@ -44,49 +43,28 @@ def check_decoded(result):
     assert result.get("predicted", "setosa") in SPECIES
 
 
-# -- NumpyEncoder -------------------------------------------------------------------------
-
-def test_numpy_encoder_writes_numpy_scalars_and_arrays():
-    values = {"int64": np.int64(7), "float32": np.float32(0.5), "float64": np.float64(5.1),
-              "bool": np.bool_(True), "array": np.array([[1.5, 2.0], [3.0, 4.25]])}
-    with pytest.raises(TypeError):
-        json.dumps(values)  # plain json rejects NumPy values: the reason NumpyEncoder exists
-    back = json.loads(json.dumps(values, cls=NumpyEncoder))
-    assert back == {"int64": 7, "float32": 0.5, "float64": 5.1, "bool": True,
-                    "array": [[1.5, 2.0], [3.0, 4.25]]}
-    assert type(back["int64"]) is int and type(back["bool"]) is bool
-
-
-def test_numpy_encoder_still_rejects_what_is_not_numpy():
-    with pytest.raises(TypeError):
-        json.dumps({"x": object()}, cls=NumpyEncoder)
-
-
-def test_encode_value_refuses_nan_instead_of_writing_invalid_json():
-    with pytest.raises(ValueError):
-        encode_value({**VALID, "sepal_length": np.float64("nan")})
+def as_json(row):
+    """A row as JSON bytes, written by plain json (not the producer's encoder)."""
+    return json.dumps(row).encode()
 
 
 # -- round trip of the data set -------------------------------------------------------------
 
-def test_every_iris_row_round_trips():
+def test_every_record_the_producer_writes_round_trips():
     iris = load_iris()
-    decoded = [decode_value(encode_value(row)) for row in rows(iris)]
+    features = iris[list(MEASUREMENTS)].to_numpy()
+    decoded = [decode_value(value)
+               for value in flower_values(features, iris["species"].to_numpy())]
     assert len(decoded) == 150
     for i, row in enumerate(decoded):
-        assert row == {"id": i, **dict(zip(MEASUREMENTS, iris.features[i].tolist())),
-                       "species": str(iris.species[i])}
+        assert row == {"id": i, **dict(zip(MEASUREMENTS, features[i].tolist())),
+                       "species": iris["species"][i]}
         check_decoded(row)
     assert sorted(r["species"] for r in decoded) == sorted(SPECIES * 50)
 
 
-def test_the_key_is_the_id_as_text():
-    assert [encode_key(row["id"]) for row in rows(load_iris())] == [
-        str(i).encode() for i in range(150)]
-
-
 def test_a_predicted_species_survives_the_round_trip():
-    assert decode_value(encode_value({**VALID, "predicted": "versicolor"})) == {
+    assert decode_value(as_json({**VALID, "predicted": "versicolor"})) == {
         **VALID, "predicted": "versicolor"}
 
 
@@ -103,7 +81,7 @@ def with_value(field, text):
 BAD_VALUES = {
     "null": None, "empty": b"", "not JSON": b"hello iris", "not UTF-8": b'{"id": "\xff"}',
     "array": b"[1, 2]", "number": b"42", "string": b'"setosa"', "JSON null": b"null",
-    "truncated": encode_value(VALID)[:30], "BOM": b"\xef\xbb\xbf" + encode_value(VALID),
+    "truncated": as_json(VALID)[:30], "BOM": b"\xef\xbb\xbf" + as_json(VALID),
     "missing field": json.dumps({k: v for k, v in VALID.items() if k != "petal_width"}).encode(),
     "too large": b" " * (MAX_VALUE_BYTES + 1), "nested": b"[" * 10000,
     "5000 digits": with_value("sepal_length", "9" * 5000).encode(),
@@ -136,7 +114,7 @@ def test_any_bytes_decode_to_a_row_or_malformed(value):
 
 def mutations(data):
     """A valid record with some bytes replaced, inserted or cut off."""
-    value = bytearray(encode_value(VALID))
+    value = bytearray(as_json(VALID))
     for _ in range(data.draw(st.integers(1, 4))):
         at = data.draw(st.integers(0, len(value)))
         change = data.draw(st.sampled_from(("replace", "insert", "truncate")))
@@ -251,14 +229,3 @@ def test_a_record_with_every_field_decodes_exactly_when_its_values_are_valid(row
             {"predicted": row["predicted"]} if "predicted" in row else {})
     else:
         assert isinstance(result, Malformed), row
-
-
-def test_a_flower_value_is_what_encode_value_writes_for_each_id():
-    iris = load_iris()
-    for row in rows(iris, 2):
-        flower = {k: v for k, v in row.items() if k != "id"}
-        for record_id in (row["id"], 10**6 + row["id"], 2**63 - 1):
-            assert FlowerValue(flower).for_id(record_id) == encode_value({**row, "id": record_id})
-    routed = {**VALID, "predicted": "virginica"}
-    assert FlowerValue({k: v for k, v in routed.items() if k != "id"}).for_id(7) == \
-        encode_value({**routed, "id": 7})

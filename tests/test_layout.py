@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from irislab.layout import (REPLICATION_FACTOR, ROLE_PARTITIONS, SPECIES, SPECIES_COLOUR,
+from irislab.layout import (REPLICATION_FACTOR, ROLE_PARTITIONS, SPECIES_COLOUR,
                             TOPIC_PARTITIONS, min_insync_replicas, partition_for,
                             partition_label, replication_factor)
+from irislab.record import SPECIES
 from tests.lab import EXPECTED_HOME, ROLE_SPECIES
 from tests.lab import SPECIES as SPECIES_OF_ID
 
