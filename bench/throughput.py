@@ -70,14 +70,11 @@ from irislab.broker import fetch_jars, kafka_version, local_broker  # noqa: E402
 from irislab.dataset import load_iris  # noqa: E402
 from irislab.layout import ROLE_PARTITIONS, partition_for  # noqa: E402
 from irislab.producing import PRODUCER_SETTINGS, producer_config  # noqa: E402
+from irislab.reading import CONSUMER_SETTINGS  # noqa: E402
 from irislab.record import MEASUREMENTS  # noqa: E402
 
 PY = sys.executable
 SMOKE_RECORDS = 3000
-
-# The consumers' settings, as consumer.py passes them to KafkaConsumer (the bare loop gets the
-# same): 2000 records a poll, and a broker that restarts is reconnected to within a second.
-CONSUMER_SETTINGS = {"max_poll_records": 2000, "reconnect_backoff_max_ms": 1000}
 
 # confluent-kafka, run as `python -c` so that it pays for process start like the others
 CONFLUENT_PRODUCE = """
