@@ -13,7 +13,6 @@ and in-sync replicas, the live brokers and the controller.
 
 import argparse
 import sys
-import time
 
 from kafka import KafkaAdminClient
 from kafka.errors import (KafkaError, KafkaTimeoutError, TopicAlreadyExistsError,
@@ -22,7 +21,9 @@ from kafka.errors import (KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from irislab import cli, cluster_facts
 from irislab.cluster_facts import ask
 from irislab.errors import LabError, LayoutError, run_command
-from irislab.layout import TOPIC_PARTITIONS, min_insync_replicas, replication_factor
+from irislab.layout import (TOPIC_PARTITIONS, min_insync_replicas, partition_label,
+                            replication_factor)
+from irislab.waiting import wait_until
 
 
 def connect(settings, timeout_ms=cli.CONNECT_MS):
@@ -87,8 +88,8 @@ def create_topics(admin, topics, replicas, recreate=False, timeout=30):
     configs = {"min.insync.replicas": str(min_insync_replicas(replicas))}
     spec = {t: {"num_partitions": TOPIC_PARTITIONS[t], "replication_factor": replicas,
                 "configs": configs} for t in topics}
-    deadline = time.monotonic() + timeout
-    while True:
+    def created():  # once no topic is left that the controller still says exists
+        nonlocal spec
         result = ask(admin.create_topics, spec, raise_errors=False)
         exists = [t["name"] for t in result["topics"]
                   if t["error_code"] == TopicAlreadyExistsError.errno]
@@ -99,13 +100,14 @@ def create_topics(admin, topics, replicas, recreate=False, timeout=30):
         if not recreate:
             shown = lab_topics(admin)
             exists = [t for t in exists if t not in shown]
-        if not exists:
-            break
-        if time.monotonic() > deadline:
-            raise LabError(f"could not create {', '.join(exists)} within {timeout} s: the "
-                           "broker says it exists, but a deletion of it is not finished")
         spec = {t: spec[t] for t in exists}
-        time.sleep(0.5)
+        return not exists
+
+    try:
+        wait_until(created, timeout, interval=0.5)
+    except TimeoutError:
+        raise LabError(f"could not create {', '.join(spec)} within {timeout} s: the broker "
+                       "says it exists, but a deletion of it is not finished") from None
     admin.wait_for_topics(topics, timeout_ms=timeout * 1000)
 
 
@@ -117,12 +119,11 @@ def delete_topics(admin, timeout=30):
               if t["error_code"] not in (0, UnknownTopicOrPartitionError.errno)]
     if failed:
         raise LabError("could not delete topics: " + "; ".join(failed))
-    deadline = time.monotonic() + timeout
-    while lab_topics(admin):
-        if time.monotonic() > deadline:
-            raise LabError(f"topics {', '.join(TOPIC_PARTITIONS)} were not deleted within "
-                           f"{timeout} s")
-        time.sleep(0.3)
+    try:
+        wait_until(lambda: not lab_topics(admin), timeout, interval=0.3)
+    except TimeoutError:
+        raise LabError(f"topics {', '.join(TOPIC_PARTITIONS)} were not deleted within "
+                       f"{timeout} s") from None
 
 
 def describe_controller(settings, timeout_ms=3000):
@@ -173,9 +174,9 @@ def diagnose(settings, partitions):
         isr, replicas = [b for b in p["isr_nodes"] if b in live], p["replica_nodes"]
         need = min_insync_replicas(len(replicas))
         if p["leader_id"] not in live:
-            no_leader.append(f"{topic}[{partition}]")
+            no_leader.append(partition_label(topic, partition))
         elif len(isr) < need:
-            too_few.append(f"{topic}[{partition}] {len(isr)}/{len(replicas)} in sync "
+            too_few.append(f"{partition_label(topic, partition)} {len(isr)}/{len(replicas)} in sync "
                            f"(min.insync.replicas {need})")
     reasons = [] if controller >= 0 else [f"no controller ({how})"]
     if no_leader:

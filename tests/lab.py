@@ -24,6 +24,8 @@ import psutil
 from kafka import KafkaAdminClient
 from sklearn.datasets import load_iris
 
+from irislab.waiting import wait_until
+
 ROOT = Path(__file__).resolve().parent.parent
 MODES = os.environ.get("IRISLAB_MODES", "zookeeper kraft").split()
 
@@ -171,12 +173,11 @@ def stop_scripts(keep=()):
 def wait_for(predicate, timeout, what):
     """Wait until predicate() holds; fail after `timeout` s naming `what` (a text, or a
     function giving one, called only then). Returns the seconds waited."""
-    started = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - started < timeout, \
-            f"timed out after {timeout} s waiting for {what() if callable(what) else what}"
-        time.sleep(0.1)
-    return time.monotonic() - started
+    try:
+        return wait_until(predicate, timeout, interval=0.1)
+    except TimeoutError:
+        raise AssertionError(f"timed out after {timeout} s waiting for "
+                             f"{what() if callable(what) else what}") from None
 
 
 def live_processes_mentioning(text):
@@ -311,6 +312,17 @@ def assert_setosa_summary(lines, measurements):
 
 def colour_pixels(png):
     """species -> how many pixels of the picture have its colour."""
+    return {species: int(mask.sum()) for species, mask in colour_masks(png).items()}
+
+
+def colour_columns(png):
+    """species -> the mean column (x, in pixels) of the pixels of its colour: where that
+    colour's points lie from left (short sepals) to right (long ones)."""
+    return {species: float(np.nonzero(mask)[1].mean())
+            for species, mask in colour_masks(png).items() if mask.any()}
+
+
+def colour_masks(png):
     image = matplotlib.image.imread(png)[..., :3]
-    return {species: int(np.all(np.abs(image - rgb) < 0.02, axis=-1).sum())
+    return {species: np.all(np.abs(image - rgb) < 0.02, axis=-1)
             for species, rgb in COLOURS.items()}

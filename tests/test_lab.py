@@ -10,10 +10,10 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError
 
-from tests.lab import (EXPECTED_HOME, IRIS, READING_LINE, ROLE_SPECIES, SPECIES,
+from tests.lab import (COLOURS, EXPECTED_HOME, IRIS, READING_LINE, ROLE_SPECIES, SPECIES,
                        assert_each_row_landed_once_where_the_lab_says,
-                       assert_role_printed_exactly_its_records, colour_pixels, kcat_records,
-                       landed, produce, reset_topics, run_python, start_consumer)
+                       assert_role_printed_exactly_its_records, colour_columns, colour_pixels,
+                       kcat_records, landed, produce, reset_topics, run_python, start_consumer)
 
 
 def delete_topics(kafka, topics):
@@ -45,6 +45,12 @@ def test_consumers_first_then_producer_as_in_the_lab(kafka, tmp_path):
         assert_role_printed_exactly_its_records(role, out, err)
     assert_each_row_landed_once_where_the_lab_says(kafka.bootstrap)
     assert all(n > 200 for n in colour_pixels(tmp_path / "sepal.png").values())
+    # each species in its own colour: setosa's sepals are the shortest (blue points to the
+    # left), then versicolor's (green), then virginica's (red), as in the data set
+    columns = colour_columns(tmp_path / "sepal.png")
+    mean_length = {s: IRIS.data[[i for i in range(150) if SPECIES[i] == s], 0].mean()
+                   for s in COLOURS}
+    assert sorted(columns, key=columns.get) == sorted(mean_length, key=mean_length.get)
 
 
 def test_producer_first_then_consumers_replay_from_the_beginning(kafka, tmp_path):
