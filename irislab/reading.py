@@ -135,10 +135,14 @@ def finishing(consumer, tally):
 
 
 def unread_partitions(consumer, tps):
-    """None if every partition was read to its end offset; else what was not."""
+    """None if every partition was read to its end offset; else what was not. The end
+    offsets the last fetches reported (highwater) answer without a request, which would
+    wait behind the fetch the broker holds open (fetch_max_wait_ms, half a second)."""
     try:
-        ends = consumer.end_offsets(tps, timeout_ms=5000)
         positions = {tp: consumer.position(tp, timeout_ms=5000) for tp in tps}
+        ends = {tp: consumer.highwater(tp) for tp in tps}
+        if None in ends.values() or any(positions[tp] < ends[tp] for tp in tps):
+            ends = consumer.end_offsets(tps, timeout_ms=5000)  # ask the broker, then
     except KafkaError as e:
         return f"lost the broker before reading to the end ({e})"
     behind = [f"{partition_label(tp.topic, tp.partition)} at offset {positions[tp]} of {ends[tp]}"
