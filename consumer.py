@@ -31,6 +31,7 @@ from irislab.admin import ensure_topics
 from irislab.codec import RecordDeserializer
 from irislab.errors import LabError, run_command
 from irislab.groups import leave_on_sigterm
+from irislab.heap import freeze_what_is_loaded
 from irislab.layout import ROLE_PARTITIONS, partition_label
 from irislab.plot import LivePlot, display_available, plot_sepals
 from irislab.reading import CONSUMER_SETTINGS, ReadSettings, Tally, finishing, read_at_scale
@@ -214,6 +215,7 @@ def main(args):
     if args.role == "all" and not Path(args.plot_file).resolve().parent.is_dir():
         raise LabError(f"cannot save the plot to {args.plot_file}: no such folder")
     ensure_topics(cli.client_settings(args))  # consumers may start before the producer
+    freeze_what_is_loaded()  # a speed-up for long runs: see irislab/heap.py
     if args.group or args.live or args.exit_at_end:
         tally = read_beyond_the_lab(args)
     else:

@@ -24,9 +24,10 @@ from kafka import KafkaProducer
 from kafka.serializer import Serializer
 
 from irislab import cli
-from irislab.errors import LabError, run_command
 from irislab.admin import diagnose, ensure_topics
 from irislab.dataset import load_iris
+from irislab.errors import LabError, run_command
+from irislab.heap import freeze_what_is_loaded
 from irislab.layout import partition_for, partition_label
 from irislab.producing import Progress, producer_config, renumbered, settle
 from irislab.record import MEASUREMENTS
@@ -114,6 +115,7 @@ def main(args):
     producer = KafkaProducer(**settings,
                              key_serializer=IdSerializer(),  # the values are bytes already
                              **producer_config(args.delivery_timeout_ms))
+    freeze_what_is_loaded()  # a speed-up for long runs: see irislab/heap.py
     report = DeliveryReport()
     sent_to = Counter()  # (topic, partition) -> records sent
     rows, total = len(values), len(values) * args.repeat
