@@ -182,3 +182,37 @@ def test_positive_int_accepts_whole_numbers_above_zero(text, number):
 def test_positive_int_refuses_the_rest_naming_it(text):
     with pytest.raises(argparse.ArgumentTypeError, match=repr(text)):
         positive_int(text)
+
+
+# --- --client-config FILE (a managed cluster's client.properties) on every command
+
+SECRET = "s3cr3t-Pa55"
+
+
+@pytest.mark.parametrize("command,args", [(CONSUMER, ["--role", "all"]), (PRODUCER, []),
+                                          (ADMIN, [])], ids=["consumer", "producer", "admin"])
+@pytest.mark.parametrize("text,named", [
+    (None, "no-such.properties"),
+    ("bootstrap.servers=127.0.0.1:9092\nlinger.mss=5\n", "linger.mss"),
+    ("security.protocol=SSL\nssl.truststore.type=JKS\nssl.truststore.location=ca.jks\n",
+     "ssl.truststore.type"),
+    ("security.protocol=SASL_SSL\nsasl.mechanism=GSSAPI\n", "GSSAPI"),
+    (f"security.protocol=SASL_SSL\nsasl.mechanism=PLAIN\nsasl.username=lab\n"
+     f"sasl.password={SECRET}\nsasl.jaas.config=broken {SECRET}\n", "sasl.jaas.config"),
+], ids=["missing", "unknown-key", "jks", "gssapi", "bad-jaas"])
+def test_a_bad_client_config_is_bad_usage_naming_it_without_a_secret(
+        tmp_path, command, args, text, named):
+    path = tmp_path / "no-such.properties"
+    if text is not None:
+        path = tmp_path / "client.properties"
+        path.write_text(text)
+    result = run_python(*command, *args, "--client-config", path, timeout=30)
+    assert_bad_usage(result, command, named)
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_kafka_client_config_names_the_file_when_no_option_does(tmp_path):
+    path = tmp_path / "client.properties"
+    path.write_text("no.such.key=1\n")
+    env = {**os.environ, "KAFKA_CLIENT_CONFIG": str(path)}
+    assert_bad_usage(run_python(*PRODUCER, timeout=30, env=env), PRODUCER, "no.such.key")
