@@ -5,6 +5,7 @@ reuse them and work offline.
 """
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,10 @@ def fetch_jars(mode):
     done = folder / ".complete"
     if done.exists() and done.read_text() == kafka_version(mode):
         return folder
+    # looked for first, so that a missing Maven is named, not a bare "No such file"
+    if shutil.which("mvn") is None:
+        raise BrokerError("mvn not found on PATH: install Maven to fetch the Kafka jars once "
+                          "(Debian: apt-get install maven)")
     print(f"Fetching Apache Kafka {kafka_version(mode)} jars with Maven into {folder} ...",
           file=sys.stderr)
     try:
@@ -64,5 +69,10 @@ def fetch_jars(mode):
 
 def java(mode, main, *args):
     """The command line that runs a Kafka (or ZooKeeper) main class from the mode's jars."""
+    # checked before the jars are fetched and any process spawned: Popen would only raise
+    # "No such file or directory: 'java'"
+    if shutil.which("java") is None:
+        raise BrokerError("java not found on PATH: install a JDK 17 "
+                          "(Debian: apt-get install openjdk-17-jdk-headless)")
     return ["java", HEAP, "-Djava.awt.headless=true", MODES[mode]["logging"],
             "-cp", str(fetch_jars(mode) / "*"), main, *map(str, args)]
