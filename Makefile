@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 # Apache Kafka's jars from Maven Central into irislab/broker/jars/, once per version
 # (the POMs that pin them are irislab/broker/kafka-3.9/ and kafka-4/)
 jars: venv
-	$(PY) -c "from irislab.broker import fetch_jars; fetch_jars('zookeeper'); fetch_jars('kraft')"
+	$(PY) -m irislab.broker fetch
 
 # the lab end to end on a local broker (MODE=zookeeper or MODE=kraft); outputs in out/
 demo: jars

@@ -57,3 +57,17 @@ def test_without_maven_and_no_jars_start_says_to_install_maven(tmp_path):
     assert_one_line_error(result, "mvn not found on PATH: install Maven to fetch the Kafka "
                                   "jars once (Debian: apt-get install maven)")
     assert not (tree / "irislab" / "broker" / "jars" / "zookeeper" / ".complete").exists()
+
+
+def test_without_maven_fetch_says_to_install_it(tmp_path):
+    """`make jars` runs `python -m irislab.broker fetch`: the same one line."""
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "irislab", tree / "irislab", symlinks=True,
+                    ignore=shutil.ignore_patterns("jars", "__pycache__"))
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result = subprocess.run([sys.executable, "-m", "irislab.broker", "fetch"], cwd=tree,
+                            env={**os.environ, "PATH": str(empty)}, capture_output=True,
+                            text=True, timeout=60)
+    assert_one_line_error(result, "mvn not found on PATH: install Maven to fetch the Kafka "
+                                  "jars once (Debian: apt-get install maven)")

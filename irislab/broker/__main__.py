@@ -5,6 +5,7 @@
     python -m irislab.broker kill --node ID      # SIGKILL one node: a crash
     python -m irislab.broker status              # exit 0 running, 1 a process died, 3 stopped
     python -m irislab.broker stop
+    python -m irislab.broker fetch               # Apache's jars for both modes, once (make jars)
 
 Each takes --home (default var/broker), the folder that holds the cluster's data, logs,
 configs and pid files; stop, status and kill act on the cluster found there, whatever its mode.
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 
 from irislab.broker.cluster import DEFAULT_HOME, MAX_BROKERS, LocalCluster
-from irislab.broker.jars import MODES, kafka_version
+from irislab.broker.jars import MODES, fetch_jars, jars_dir, kafka_version
 from irislab.cluster_facts import controller_id
 from irislab.errors import BrokerError, run_command
 
@@ -46,6 +47,14 @@ def start(args):
           f"{cluster.bootstrap} after {time.monotonic() - started:.1f} s; data in {cluster.data}")
     if args.brokers > 1:
         print(f"bootstrap list: --bootstrap-server {cluster.bootstrap}")
+    return 0
+
+
+def fetch(args):
+    for mode in sorted(MODES):
+        fetch_jars(mode)
+    print("Apache Kafka's jars: " + ", ".join(
+        f"{kafka_version(mode)} ({mode} mode) in {jars_dir(mode)}" for mode in sorted(MODES)))
     return 0
 
 
@@ -124,6 +133,8 @@ def build_parser():
                         help="every process, its address and pid, alive or dead; the controller "
                              "(exit 0 running, 1 a process died, 3 stopped)"
                         ).set_defaults(action=status)
+    commands.add_parser("fetch", help="fetch Apache Kafka's jars for both modes from Maven "
+                        "Central, once; later starts work offline").set_defaults(action=fetch)
     killing = commands.add_parser("kill", parents=[home], help="SIGKILL one node, as a crash would")
     killing.add_argument("--node", type=int, help="the node to SIGKILL")
     killing.set_defaults(action=kill)
