@@ -135,14 +135,11 @@ def finishing(consumer, tally):
 
 
 def unread_partitions(consumer, tps):
-    """None if every partition was read to its end offset; else what was not. The end
-    offsets the last fetches reported (highwater) answer without a request, which would
-    wait behind the fetch the broker holds open (fetch_max_wait_ms, half a second)."""
+    """None if every partition was read to its end offset; else what was not. The broker is
+    asked: a consumer that cannot reach it cannot know that its output is whole."""
     try:
+        ends = consumer.end_offsets(tps, timeout_ms=5000)
         positions = {tp: consumer.position(tp, timeout_ms=5000) for tp in tps}
-        ends = {tp: consumer.highwater(tp) for tp in tps}
-        if None in ends.values() or any(positions[tp] < ends[tp] for tp in tps):
-            ends = consumer.end_offsets(tps, timeout_ms=5000)  # ask the broker, then
     except KafkaError as e:
         return f"lost the broker before reading to the end ({e})"
     behind = [f"{partition_label(tp.topic, tp.partition)} at offset {positions[tp]} of {ends[tp]}"
