@@ -27,6 +27,13 @@ def write(folder, text, name="client.properties"):
     return path
 
 
+def assert_each_ssl_file_refused(folder, says):
+    """Each {lines: message}: an SSL client.properties with those lines is refused, saying it."""
+    for lines, message in says.items():
+        path = write(folder, f"security.protocol=SSL\n{lines}\n")
+        assert message in refused(path), lines
+
+
 def refused(path):
     """The one-line message of a file the clients cannot use; it never shows a password."""
     with pytest.raises(ClientConfigError) as error:
@@ -387,9 +394,7 @@ def test_a_jks_or_pkcs12_store_is_refused_with_the_command_that_converts_it(tmp_
         f"ssl.truststore.location={pem}/ca.crt\nssl.truststore.password={PASSWORD}":
             "line 3: ssl.truststore.password has no use with a PEM store",
     }
-    for lines, message in says.items():
-        path = write(tmp_path, f"security.protocol=SSL\n{lines}\n")
-        assert message in refused(path), lines
+    assert_each_ssl_file_refused(tmp_path, says)
 
 
 def test_a_pem_file_that_is_missing_or_holds_the_wrong_thing_is_named(tmp_path, pem):
@@ -419,9 +424,7 @@ def test_a_pem_file_that_is_missing_or_holds_the_wrong_thing_is_named(tmp_path, 
         f"ssl.ca.location={pem}/ca.crt\nssl.truststore.location={pem}/ca.crt":
             "line 3: ssl.truststore.location and ssl.ca.location both give it: keep one",
     }
-    for lines, message in says.items():
-        path = write(tmp_path, f"security.protocol=SSL\n{lines}\n")
-        assert message in refused(path), lines
+    assert_each_ssl_file_refused(tmp_path, says)
 
 
 # --- on the command line: exit 2, one line, and never a password
