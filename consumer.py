@@ -149,7 +149,7 @@ def finish(args, tally):
         print(f"saved the sepal plot of {tally.count} records to {args.plot_file}")
     print(f"read {tally.count} records, skipped {tally.skipped} malformed"
           + (" (INCOMPLETE)" if tally.missing else ""))
-    if not tally.count and not tally.skipped and not tally.missing and not args.exit_at_end:
+    if not (tally.count or tally.skipped or tally.missing or args.exit_at_end or args.group):
         print(f"nothing arrived within {args.timeout_ms / 1000:g} s (--timeout-ms): start this "
               "consumer after the producer, or raise --timeout-ms")
     if tally.missing == "interrupted":
