@@ -52,17 +52,13 @@ class StoreGiven(argparse.Action):
         setattr(namespace, self.dest + "_given", True)
 
 
-def add_bootstrap_argument(parser):
+def add_connection_arguments(parser):
+    """--bootstrap-server and --client-config; client_settings(args) combines them."""
     parser.set_defaults(bootstrap_server_given=False)
     parser.add_argument("--bootstrap-server", type=bootstrap_address, action=StoreGiven,
                         default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
                         help="the broker, HOST:PORT, or a cluster's brokers, HOST:PORT,HOST:PORT,... "
                              "(default: $KAFKA_BOOTSTRAP_SERVERS, else localhost:9092)")
-
-
-def add_connection_arguments(parser):
-    """--bootstrap-server and --client-config; client_settings(args) combines them."""
-    add_bootstrap_argument(parser)
     parser.add_argument("--client-config", metavar="FILE", type=client_config_file,
                         default=os.environ.get("KAFKA_CLIENT_CONFIG") or None,
                         help="a secured or managed cluster's client.properties: "
