@@ -29,7 +29,7 @@ from irislab.dataset import load_iris
 from irislab.errors import LabError, run_command
 from irislab.heap import freeze_what_is_loaded
 from irislab.layout import partition_for, partition_label
-from irislab.producing import Progress, producer_config, renumbered, settle
+from irislab.producing import Progress, producer_config, settle
 from irislab.record import MEASUREMENTS
 
 
@@ -108,35 +108,31 @@ def main(args):
     settings = cli.client_settings(args)  # the address, and any --client-config
     ensure_topics(settings, reset=args.reset_topics)
 
-    # Each flower is written once; --repeat sends the data set again, the ids going on.
+    # Each flower is written once, and --repeat sends the same records again.
     values = flower_values(Xdat, species, predicted)
-    route = route.tolist()  # NumPy strings to Python ones, once rather than per record
+    destinations = [partition_for(name, record_id) for record_id, name in enumerate(route)]
 
     producer = KafkaProducer(**settings,
                              key_serializer=IdSerializer(),  # the values are bytes already
                              **producer_config(args.delivery_timeout_ms))
     freeze_what_is_loaded()  # a speed-up for long runs: see irislab/heap.py
     report = DeliveryReport()
-    sent_to = Counter()  # (topic, partition) -> records sent
-    rows, total = len(values), len(values) * args.repeat
+    total = len(values) * args.repeat
     sent, interrupted = 0, False
     progress = Progress(total) if args.summary and total >= 10_000 else None
     summary, delay = args.summary, args.delay
     send, failed_quietly = producer.send, report.failed_quietly  # hoisted: once per record
     try:
-        for first_id in range(0, total, rows):  # a pass over the data set
-            for row, value in enumerate(values if first_id == 0
-                                        else renumbered(values, first_id)):
-                record_id = first_id + row
-                topic, partition = partition_for(route[row], record_id)
+        for _ in range(args.repeat):  # a pass over the data set
+            for record_id, value in enumerate(values):
+                topic, partition = destinations[record_id]
                 future = send(topic, key=record_id, value=value, partition=partition)
                 if summary:  # no per-record callback: large runs spend their time here
                     future.add_errback(failed_quietly)
                 else:
-                    future.add_callback(report.delivered, record_id, route[row])
+                    future.add_callback(report.delivered, record_id, route[record_id])
                     future.add_errback(report.not_delivered, record_id)
-                sent_to[topic, partition] += 1
-                sent = record_id + 1
+                sent += 1
                 if delay:
                     time.sleep(delay)
             if progress is not None:
@@ -151,6 +147,7 @@ def main(args):
         # flush: the last record sent is confirmed or refused within the delivery timeout
         settle(producer, time.monotonic() + args.delivery_timeout_ms / 1000 + 1)
 
+    sent_to = records_per_partition(destinations, sent)
     per_partition = ", ".join(f"{partition_label(t, p)} {n}"
                               for (t, p), n in sorted(sent_to.items()))
     print(f"delivered {sent - len(report.failed)} of {sent} records sent"
@@ -162,6 +159,15 @@ def main(args):
                        f"(first error: {report.failed[0]})"
                        + (f"; the cluster: {why}" if why else ""))
     return 130 if interrupted else 0
+
+
+def records_per_partition(destinations, sent):
+    """(topic, partition) -> records sent, for the first `sent` records of passes over the
+    data set whose records go to `destinations`."""
+    passes, rest = divmod(sent, len(destinations))
+    counts = Counter({where: n * passes for where, n in Counter(destinations).items()})
+    counts.update(destinations[:rest])
+    return +counts  # only the partitions that were sent to
 
 
 def non_negative_seconds(text):
@@ -187,8 +193,8 @@ def build_parser():
     parser.add_argument("--delay", type=non_negative_seconds, default=0.0,
                         help="seconds to wait between rows (default: 0)")
     parser.add_argument("--repeat", type=cli.positive_int, default=1,
-                        help="stream the data set this many times; ids continue "
-                             "(pass * 150 + row) (default: 1)")
+                        help="stream the data set this many times, the same records each "
+                             "time (default: 1)")
     parser.add_argument("--summary", action="store_true",
                         help="no line per record: progress on stderr and the totals")
     parser.add_argument("--delivery-timeout-ms", type=milliseconds_from_1000, default=120000,

@@ -10,7 +10,7 @@ whole run and stops it at the end. Every variant sends, then reads back, the sam
 records of the same average size, with acks=all:
 
   ours      python producer1.py --repeat P --summary: data set -> NumPy encoder -> routing ->
-            send, with a delivery report per record. Then python consumer.py --role all|setosa|
+            send, P passes over the same 150 records, with a delivery report per record. Then python consumer.py --role all|setosa|
             virginica --summary twice: on the lab's loop (consumer_timeout_ms, `for message in
             consumer`), which ends --timeout-ms after the last record, and with --exit-at-end,
             which stops at the end offsets (role all also saves the plot; setosa and virginica
@@ -20,8 +20,7 @@ records of the same average size, with acks=all:
             records as JSON on its command line. Producer: send() in a bare loop over the 150
             flowers' values, encoded once and reused in every pass, a key per record, the same
             topics and partitions: what producer1.py would cost if it did nothing per record
-            but send. Then the same loop with each pass's values renumbered, as producer1.py
-            sends them (their ids go on), which gzip takes longer to compress. Consumer: the lab's loop bare (KafkaConsumer(consumer_timeout_ms=T,
+            but send. Consumer: the lab's loop bare (KafkaConsumer(consumer_timeout_ms=T,
             our consumer settings), assign the role's partitions, seek_to_beginning,
             `for message in consumer: n += 1`), ended by the same timeout as ours.
   raw       kafka-python's own kafka.benchmarks.producer_performance / consumer_performance:
@@ -35,8 +34,8 @@ records of the same average size, with acks=all:
             with a delivery report per record, and an assign()ed consume() loop.
 
 The record count is rounded to whole passes over the 150 flowers (1,000,000 -> 1,000,050).
-The record size is the average key + value bytes of our records (the ids grow, so it is
-computed for this count); raw, Java and confluent send values of that size and no key.
+The record size is the average key + value bytes of the 150 records; raw, Java and confluent
+send values of that size and no key.
 
 Figures: "wall s" is the median wall time of the whole command, process start included,
 since that is what a user gets (Python imports and a JVM start are a second or two, which
@@ -121,31 +120,24 @@ print(f"consumed {read} in {time.monotonic() - start:.3f} s")
 
 # The bare loops import kafka-python only; our settings and records come as JSON on argv.
 
-# producer1.py's sending, bare: the 150 flowers' values encoded once, a key per record (its
-# id as text), the same topics, partitions and settings. "reused": the first pass's values in
-# every pass; "renumbered": each pass's values carry its records' ids, as producer1.py's do
-# (they make gzip, which kafka-python runs per batch, work about twice as hard).
+# producer1.py's sending, bare: the 150 flowers' values encoded once and sent again in every
+# pass, a key per record (its id as text), the same topics, partitions and settings
 BARE_SEND_LOOP = """
 import json, sys, time
 from kafka import KafkaProducer
 bootstrap, passes = sys.argv[1], int(sys.argv[2])
-settings, flowers = json.loads(sys.argv[3]), json.loads(sys.argv[4])
-renumbered = sys.argv[5] == "renumbered"
-destinations = [(topic, partition) for topic, partition, _ in flowers]
-values = [value.encode() for _, _, value in flowers]
-tails = [value[value.index(b","):] for value in values]  # all but {"id": N
+settings = json.loads(sys.argv[3])
+flowers = [(topic, partition, value.encode()) for topic, partition, value in json.loads(sys.argv[4])]
 start = time.monotonic()
 producer = KafkaProducer(bootstrap_servers=bootstrap, **settings)
-send, record_id = producer.send, 0
+send, sent = producer.send, 0
 for _ in range(passes):
-    if renumbered:
-        values = [b'{"id": %d' % (record_id + row) + tail for row, tail in enumerate(tails)]
-    for (topic, partition), value in zip(destinations, values):
+    for record_id, (topic, partition, value) in enumerate(flowers):
         send(topic, key=b"%d" % record_id, value=value, partition=partition)
-        record_id += 1
+        sent += 1
 producer.flush()
 producer.close()
-print(f"sent {record_id} in {time.monotonic() - start:.3f} s")
+print(f"sent {sent} in {time.monotonic() - start:.3f} s")
 """
 
 # the lab's consumer loop, bare: assign the role's partitions, seek_to_beginning, iterate
@@ -182,14 +174,11 @@ def flower_records():
     return records
 
 
-def record_size(passes, flowers):
-    """Average key + value bytes of our records over `passes` passes of the data set.
-    Only the id changes between passes, so: each flower's value with id 0 plus a key "0",
-    minus those two "0" digits, plus twice the digits of each id."""
-    base = [len(value.replace(f'"id": {record_id},', '"id": 0,')) + 1 - 2
-            for record_id, (_, _, value) in enumerate(flowers)]
-    n = len(base) * passes
-    return round((sum(base) * passes + 2 * sum(len(str(i)) for i in range(n))) / n)
+def record_size(flowers):
+    """Average key (the id as text) + value bytes of our records: every pass sends the same
+    150."""
+    return round(sum(len(str(record_id)) + len(value.encode())
+                     for record_id, (_, _, value) in enumerate(flowers)) / len(flowers))
 
 
 def run(cmd):
@@ -216,9 +205,9 @@ def ours_producer(bootstrap, passes):
     return seconds, number(r"delivered (\d+) of", out), None
 
 
-def bare_send_loop(bootstrap, passes, flowers, values):
+def bare_send_loop(bootstrap, passes, flowers):
     seconds, out = run([PY, "-c", BARE_SEND_LOOP, bootstrap, passes,
-                        json.dumps(producer_config()), json.dumps(flowers), values])
+                        json.dumps(producer_config()), json.dumps(flowers)])
     return seconds, number(r"sent (\d+) in", out), number(r"sent \d+ in ([\d.]+) s", out)
 
 
@@ -332,9 +321,7 @@ def one_run(bootstrap, classpath, run_no, n, passes, size, timeout_ms, flowers, 
                 bootstrap, role, timeout_ms)
     # the same records again, into the same partitions (after the reads above; the next
     # run's reset clears them)
-    for values in ("reused", "renumbered"):
-        measure(f"bare send loop, 150 values {values}", n, bare_send_loop, bootstrap, passes,
-                flowers, values)
+    measure("bare send loop, 150 values reused", n, bare_send_loop, bootstrap, passes, flowers)
 
     variants = [("raw kafka-python", raw_producer, raw_consumer, ()),
                 ("raw kafka-python, our settings", raw_producer_our_settings, raw_consumer, ()),
@@ -374,8 +361,6 @@ def report(results, size, timeout_ms):
         print(f"  {label:<96} {rate[ours] / rate[other]:6.2f}")
     ratio("producer1.py --summary / bare send loop (150 values reused, a key per record, "
           "our settings)", "ours producer1.py", "bare send loop, 150 values reused")
-    ratio("producer1.py --summary / bare send loop (the same, each pass's values renumbered "
-          "like ours)", "ours producer1.py", "bare send loop, 150 values renumbered")
     for role in ("all", "setosa", "virginica"):
         bare = f"bare iterating loop, {role}'s partitions"
         ratio(f"consumer.py --role {role}, lab loop / bare iterating loop (same partitions, "
@@ -398,7 +383,7 @@ def main(args):
     passes = max(1, round(n / 150))
     n = passes * 150
     flowers = flower_records()
-    size = record_size(passes, flowers)
+    size = record_size(flowers)
     timeout_ms = args.timeout_ms if not args.smoke else min(args.timeout_ms, 2000)
     classpath = str(fetch_jars(args.mode) / "*")
     print(f"Apache Kafka {kafka_version(args.mode)} ({args.mode} mode), one local broker; "

@@ -1,5 +1,5 @@
-"""What producer1.py needs beyond the lab's producer: its client settings, --repeat's later
-passes, --summary's progress, and settling the last deliveries when a broker is down."""
+"""What producer1.py needs beyond the lab's producer: its client settings, --summary's
+progress, and settling the last deliveries when a broker is down."""
 
 import sys
 import time
@@ -25,14 +25,6 @@ def producer_config(delivery_timeout_ms=120000):
             # kafka-python wants the delivery timeout above linger + one request's timeout
             "request_timeout_ms": min(30000, delivery_timeout_ms
                                       - PRODUCER_SETTINGS["linger_ms"] - 1)}
-
-
-def renumbered(values, first_id):
-    """The record values of a later pass over the data set (--repeat), whose ids start at
-    first_id: the first pass's JSON with only the id changed. The id is the first field, so
-    a value is b'{"id": ' + the id + the flower's bytes, as NumpyEncoder wrote them."""
-    return [b'{"id": %d' % (first_id + row) + value[value.index(b","):]
-            for row, value in enumerate(values)]
 
 
 class Progress:

@@ -16,7 +16,7 @@ from kafka.producer.sender import Sender
 
 import producer1
 from irislab.dataset import load_iris
-from irislab.producing import Progress, abort_unsettled, producer_config, renumbered, settle
+from irislab.producing import Progress, abort_unsettled, producer_config, settle
 from irislab.record import MEASUREMENTS
 
 # the record value the design documents for the first flower, key order and spacing included
@@ -112,19 +112,13 @@ def test_the_key_is_the_id_as_text():
         b"0", b"7", b"149", b"1000000000000"]
 
 
-# -- --repeat: the same flowers, ids going on ----------------------------------------------
+# -- --repeat: the same records again, counted per partition --------------------------------
 
-@pytest.mark.parametrize("first_id", [150, 300, 10**6 * 150, 2**63 - 150])
-def test_a_later_pass_is_the_first_with_only_the_id_changed(first_id):
-    Xdat, species = lab_rows()
-    predicted = np.array(["setosa", "versicolor", "virginica"] * 50)
-    for given in (None, predicted):
-        values = producer1.flower_values(Xdat, species, given)
-        again = renumbered(values, first_id)
-        assert len(again) == 150
-        for row, value in enumerate(again):
-            expected = {**json.loads(values[row]), "id": first_id + row}
-            assert value == json.dumps(expected).encode()
+def test_records_per_partition_counts_whole_passes_and_the_part_of_the_last():
+    destinations = [("a", 0), ("b", 1), ("a", 0)]
+    assert producer1.records_per_partition(destinations, 0) == {}
+    assert producer1.records_per_partition(destinations, 2) == {("a", 0): 1, ("b", 1): 1}
+    assert producer1.records_per_partition(destinations, 7) == {("a", 0): 5, ("b", 1): 2}
 
 
 # -- the command line ------------------------------------------------------------------------
