@@ -125,8 +125,8 @@ def setosa_summary(tally):
     """The setosa measurements' count, mean, std, min and max, as pandas describes them."""
     import pandas as pd  # only the setosa consumer needs it: the others start faster
     rows, counts = tally.kept("setosa")  # each distinct row once, with how many records had it
-    measurements = pd.DataFrame(rows, columns=MEASUREMENTS)
-    measurements = measurements.loc[measurements.index.repeat(counts)]  # a row per record
+    distinct = pd.DataFrame(rows, columns=MEASUREMENTS).to_numpy()
+    measurements = pd.DataFrame(distinct.repeat(counts, axis=0), columns=MEASUREMENTS)
     return measurements.describe().loc[["count", "mean", "std", "min", "max"]].round(2)
 
 
@@ -138,7 +138,7 @@ def finish(args, tally):
     """A consumer's ending, whichever way it read: the plot or the summary, then the count."""
     if args.summary:
         print(tally.summary())
-    if args.role == "setosa" and tally.count:
+    if args.role == "setosa" and tally.per_species()["setosa"]:  # none: nothing to sum up
         print("the setosa measurements, summarised by pandas (describe):")
         print(setosa_summary(tally).to_string())
     if args.role == "all":

@@ -202,6 +202,16 @@ def test_the_setosa_summary_counts_every_record_of_a_repeated_flower(stand_in, c
     assert (float(table["min"][0]), float(table["max"][0])) == (5.0, 6.0)
 
 
+def test_the_setosa_role_sums_up_nothing_when_no_setosa_record_came(stand_in, capsys):
+    """Someone else's record on the setosa partition: shown, counted, nothing to describe."""
+    stand_in({("virginicasetosa", 1): [flower(0, species="virginica")]})
+    args = lab_args("setosa")
+    assert consumer.finish(args, consumer.consume_setosa(args)) == 0
+    out = capsys.readouterr().out
+    assert SETOSA_SUMMARY not in out
+    assert out.splitlines()[-1] == "read 1 records, skipped 0 malformed"
+
+
 # -- the tally -------------------------------------------------------------------------------
 
 def test_the_tally_counts_per_partition_and_species_and_keeps_distinct_sepals():
