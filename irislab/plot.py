@@ -52,13 +52,20 @@ def pyplot(window):
 def plot_sepals(sepals, path, show=False):
     """The final plot of everything read, saved to `path`; with `show`, also in a window
     until it is closed."""
-    plt = pyplot(show)
-    fig, ax = plt.subplots(figsize=(7, 5))
+    if show:
+        plt = pyplot(window=True)
+        fig, ax = plt.subplots(figsize=(7, 5))
+    else:
+        # a file only: a Figure of its own, as matplotlib advises without a GUI; pyplot's
+        # window machinery is not even loaded
+        from matplotlib.figure import Figure
+        fig = Figure(figsize=(7, 5))
+        ax = fig.subplots()
     draw_sepals(ax, sepals)
     save(fig, path)
     if show:
         plt.show()
-    plt.close(fig)
+        plt.close(fig)
 
 
 class LivePlot:
