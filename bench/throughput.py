@@ -42,9 +42,12 @@ since that is what a user gets (Python imports and a JVM start are a second or t
 matters at small counts); records/s and MB/s (10^6 bytes of key + value) come from it. A
 consumer ended by a timeout (the lab's loop, ours and bare) has that timeout subtracted from
 its wall time: it is time spent waiting after the last record, not reading.
-"in-process s" is the tool's own timer where it reports one (not producer1.py/consumer.py,
-which print none; the start-up line estimates their fixed cost instead). Ratios are
-ours/other in records/s: below 1 means ours is slower. These are figures to read, not
+"in-process s" is the tool's own timer where it reports one. producer1.py and consumer.py
+print none: the start-up line estimates the producer's fixed cost, and the lab loops' role
+function is timed in-process (TIMED_LAB_CONSUMER), which leaves out the imports, the topic
+check and the role's ending (the plot, the pandas summary). Ratios are ours/other in
+records/s, from wall times, and for the lab loops from in-process times as well: below 1
+means ours is slower. These are figures to read, not
 assertions: nothing here fails on a slow machine.
 """
 
@@ -159,6 +162,25 @@ print(f"consumed {n} in {time.monotonic() - start:.3f} s")
 """
 
 
+# consumer.py on the lab's loop, its role's function timed in-process: from building the
+# KafkaConsumer to the end of `for message in consumer` (and closing it), the span the bare
+# loop's own timer covers; the imports, the topic check and the ending (plot, pandas summary)
+# are outside it but inside the wall time
+TIMED_LAB_CONSUMER = """
+import sys, time
+import consumer
+args = consumer.parse_args(sys.argv[1:])
+lab_consumer = consumer.LAB_CONSUMERS[args.role]
+def timed(args):
+    start = time.monotonic()
+    tally = lab_consumer(args)
+    print(f"lab loop: {time.monotonic() - start:.3f} s", file=sys.stderr)
+    return tally
+consumer.LAB_CONSUMERS[args.role] = timed
+sys.exit(consumer.run_command(consumer.main, args, "consumer.py"))
+"""
+
+
 def flower_records():
     """(topic, partition, value) of the 150 flowers, as producer1.py sends them in its first
     pass: the value is the contract's JSON, which plain json writes from Python values just
@@ -181,8 +203,8 @@ def record_size(flowers):
                      for record_id, (_, _, value) in enumerate(flowers)) / len(flowers))
 
 
-def run(cmd):
-    """Run a command; its wall time (process start included) and its output."""
+def run(cmd, stderr=False):
+    """Run a command; its wall time (process start included) and its output (and stderr)."""
     cmd = [str(part) for part in cmd]
     start = time.monotonic()
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -190,7 +212,7 @@ def run(cmd):
     if result.returncode != 0:
         sys.exit(f"bench: failed ({result.returncode}): {' '.join(cmd)}\n"
                  f"{result.stdout[-1500:]}{result.stderr[-1500:]}")
-    return seconds, result.stdout
+    return (seconds, result.stdout, result.stderr) if stderr else (seconds, result.stdout)
 
 
 def number(pattern, text):
@@ -213,9 +235,11 @@ def bare_send_loop(bootstrap, passes, flowers):
 
 def ours_lab_consumer(bootstrap, role, plot_file, timeout_ms):
     """consumer.py on the lab's loop, which ends timeout_ms after the last record."""
-    seconds, out = run([PY, "consumer.py", "--role", role, "--summary", "--timeout-ms",
-                        timeout_ms, "--bootstrap-server", bootstrap, "--plot-file", plot_file])
-    return seconds - timeout_ms / 1000, number(r"read (\d+) records", out), None
+    seconds, out, err = run([PY, "-c", TIMED_LAB_CONSUMER, "--role", role, "--summary",
+                             "--timeout-ms", timeout_ms, "--bootstrap-server", bootstrap,
+                             "--plot-file", plot_file], stderr=True)
+    return (seconds - timeout_ms / 1000, number(r"read (\d+) records", out),
+            number(r"lab loop: ([\d.]+) s", err) - timeout_ms / 1000)
 
 
 def ours_consumer(bootstrap, role, plot_file):
@@ -340,7 +364,7 @@ def report(results, size, timeout_ms):
     """The medians as a table, then ours/other ratios in records/s."""
     print(f"\n{'variant':<48} {'records':>9} {'wall s':>8} {'records/s':>10} {'MB/s':>7} "
           f"{'in-process s':>12}")
-    rate = {}
+    rate, own_rate = {}, {}
     startup = results.pop("ours start-up (--repeat 1)")
     for variant, runs in results.items():
         seconds = statistics.median(s for s, _, _ in runs)
@@ -348,6 +372,8 @@ def report(results, size, timeout_ms):
         owns = [o for _, _, o in runs if o is not None]
         own = f"{statistics.median(owns):12.2f}" if owns else f"{'-':>12}"
         rate[variant] = records / seconds
+        if owns:
+            own_rate[variant] = records / statistics.median(owns)
         print(f"{variant:<48} {records:9.0f} {seconds:8.2f} {rate[variant]:10.0f} "
               f"{rate[variant] * size / 1e6:7.2f} {own}")
     print(f"\nthe lab loops (ours and bare) end {timeout_ms} ms after their last record: "
@@ -357,8 +383,8 @@ def report(results, size, timeout_ms):
           "topic check, connect): part of every 'ours' wall time above")
     print("\nratios, ours / other, records/s (wall time, process start included):")
 
-    def ratio(label, ours, other):
-        print(f"  {label:<96} {rate[ours] / rate[other]:6.2f}")
+    def ratio(label, ours, other, rates=rate):
+        print(f"  {label:<96} {rates[ours] / rates[other]:6.2f}")
     ratio("producer1.py --summary / bare send loop (150 values reused, a key per record, "
           "our settings)", "ours producer1.py", "bare send loop, 150 values reused")
     for role in ("all", "setosa", "virginica"):
@@ -367,6 +393,13 @@ def report(results, size, timeout_ms):
               "timeout, settings)", f"ours consumer.py --role {role}, lab loop", bare)
         ratio(f"consumer.py --role {role} --exit-at-end / the same bare iterating loop",
               f"ours consumer.py --role {role} --exit-at-end", bare)
+    print("\nratios, ours / bare, records/s (in-process: the lab's loop alone, from building "
+          "the consumer to closing it):")
+    for role in ("all", "setosa", "virginica"):
+        ratio(f"consumer.py --role {role}'s lab loop / bare iterating loop",
+              f"ours consumer.py --role {role}, lab loop",
+              f"bare iterating loop, {role}'s partitions", own_rate)
+    print()
     for side, ours in (("producer", "producer1.py"),
                        ("consumer", "consumer.py --role all --exit-at-end")):
         for other in ("raw kafka-python", "raw kafka-python, our settings", "Java",
