@@ -1,17 +1,19 @@
 """consumer.py --group: the lab's group_id answer seen live, on a real broker. Two members
 share the partitions, a killed member's partitions move to the survivor, a rerun of a group
-reads only what is new; and the setosa table grows while the lab streams."""
+reads only what is new, a second member takes only the partitions that move with
+--assignor cooperative; and the setosa table grows while the lab streams."""
 
 import re
 import signal
 import time
 import uuid
 
+import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from irislab.layout import ROLE_PARTITIONS
 from tests.lab import (SETOSA_SUMMARY, SPECIES, consume, produce, records, reset_topics,
-                       start_consumer, start_producer, wait_for)
+                       run_python, start_consumer, start_producer, wait_for)
 
 ASSIGNMENT = re.compile(r"^(assigned|revoked): (.*)$")
 # the end offset of each lab partition after one run of the producer
@@ -196,3 +198,70 @@ def test_the_setosa_table_grows_while_the_lab_streams(kafka, tmp_path):
     ends = [m.end() for m in re.finditer(r"\S+", header)]
     for row in rows:
         assert [m.end() for m in re.finditer(r"\S+", row)] == ends, row
+
+
+# --- --assignor cooperative: a joining member takes only the partitions that move
+
+@pytest.mark.parametrize("assignor", ["cooperative", "range"])
+def test_a_second_member_takes_over_only_the_partitions_that_move(kafka, tmp_path, assignor):
+    """Cooperative: the first member gives back only what moves and keeps reading the rest;
+    range (the default, eager): it gives back everything and gets half of it back."""
+    reset_topics(kafka.bootstrap)
+    group, every = new_group(), set(ROLE_PARTITIONS["all"])
+    args = ("--group", group, "--timeout-ms", "60000", *(("--assignor", assignor)
+                                                         if assignor != "range" else ()))
+    first = start_consumer(kafka.bootstrap, "all", *args, "--plot-file", tmp_path / "1.png")
+    wait_for(lambda: held(first.out) == every, 60, "the first member to hold every partition")
+    producer = start_producer(kafka.bootstrap, "--delay", "0.05")
+    first.wait_for_line(r"^topic=", count=5)
+    second = start_consumer(kafka.bootstrap, "all", *args, "--plot-file", tmp_path / "2.png")
+    wait_for(lambda: held(second.out) and held(first.out) | held(second.out) == every,
+             60, "the second member to take its share")
+    kept, moved = held(first.out), held(second.out)
+    assert kept and not kept & moved
+    _, err = producer.communicate(timeout=60)
+    assert producer.returncode == 0, err
+    wait_for(lambda: {i for *_, i in records(first.out + second.out)} == set(range(150)),
+             60, "every row shown")  # at least once, by one member or the other
+    for member in (first, second):  # the first leaves first: its partitions move at once
+        member.send_signal(signal.SIGTERM)
+        _, err = member.communicate(timeout=60)
+        assert member.returncode == 130 and "Traceback" not in err
+
+    changes = assignments(first.out)
+    assert changes[0] == ("assigned", every)
+    assert changes[-1] == ("revoked", kept)  # leaving the group
+    if assignor == "cooperative":
+        assert changes[1:-1] == [("revoked", moved)]
+    else:
+        assert changes[1:-1] == [("revoked", every), ("assigned", kept)]
+    # the second member took the first's partitions when it left
+    assert assignments(second.out)[-2:] == [("assigned", every), ("revoked", every)]
+    # the partitions it kept, it read to their end, and the second member never held them
+    shown = records(first.out)
+    for topic, partition in kept:
+        offsets = sorted({o for t, p, o, _ in shown if (t, p) == (topic, partition)})
+        assert offsets == list(range(ENDS[topic, partition]))
+    assert not any((t, p) in kept for t, p, _, _ in records(second.out))
+
+
+def test_members_of_one_group_with_different_assignors_is_a_one_line_error(kafka, tmp_path):
+    reset_topics(kafka.bootstrap)
+    group = new_group()
+    member = start_consumer(kafka.bootstrap, "all", "--group", group, "--timeout-ms", "60000",
+                            "--plot-file", tmp_path / "1.png")
+    wait_for(lambda: held(member.out), 60, "the first member to join")
+    other = consume_as_member(kafka, tmp_path, group, "--assignor", "cooperative")
+    assert other.returncode == 1
+    assert other.stderr.splitlines() == [
+        f"consumer.py: error: group {group} refused this member: its members share the "
+        "partitions with another assignor than cooperative, and every member of a group must "
+        "use the same --assignor (to switch: stop every member, then start them with the new "
+        "one; the group keeps its committed offsets)"]
+    assert member.poll() is None and assignments(member.out) == [("assigned", held(member.out))]
+
+
+def consume_as_member(kafka, tmp_path, group, *args):
+    return run_python("consumer.py", "--role", "all", "--group", group, "--exit-at-end",
+                      "--bootstrap-server", kafka.bootstrap, "--plot-file", tmp_path / "x.png",
+                      *args, timeout=90)
