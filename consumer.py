@@ -14,10 +14,10 @@ consumer's value_deserializer into IrisRecords; a value that is not an iris row 
 with one warning line. If the broker went away before a consumer had read its partitions to
 their end, it says its output is incomplete and exits 1.
 
-Beyond the lab (irislab/reading.py): --group NAME reads as a member of a consumer group,
---live redraws the plot as records arrive, --exit-at-end stops at the end offsets, and
---summary prints counts instead of every record (with --exit-at-end, a progress bar on a
-terminal).
+Beyond the lab (irislab/reading.py): --group NAME reads as a member of a consumer group
+(with --assignor cooperative, rebalancing cooperatively), --live redraws the plot as records
+arrive, --exit-at-end stops at the end offsets, and --summary prints counts instead of every
+record (with --exit-at-end, a progress bar on a terminal).
 """
 
 import argparse
@@ -30,7 +30,7 @@ from irislab import cli
 from irislab.admin import ensure_topics
 from irislab.codec import RecordDeserializer
 from irislab.errors import LabError, run_command
-from irislab.groups import leave_on_sigterm
+from irislab.groups import ASSIGNORS, leave_on_sigterm
 from irislab.heap import freeze_what_is_loaded
 from irislab.layout import ROLE_PARTITIONS, partition_label
 from irislab.plot import LivePlot, display_available, plot_sepals
@@ -193,7 +193,7 @@ def read_beyond_the_lab(args):
         partitions=ROLE_PARTITIONS[args.role], timeout_ms=args.timeout_ms,
         exit_at_end=args.exit_at_end, group=args.group,
         subscribe=args.group is not None and args.role == "all",
-        progress=args.summary, live=live)
+        assignor=args.assignor or "range", progress=args.summary, live=live)
     try:
         read_at_scale({**cli.client_settings(args), "value_deserializer": RecordDeserializer()},
                       settings, tally, show)
@@ -223,13 +223,6 @@ def main(args):
     return finish(args, tally)
 
 
-def group_name(text):
-    """argparse type for a consumer group name."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("a group name cannot be empty")
-    return text
-
-
 def build_parser():
     parser = argparse.ArgumentParser(prog="consumer.py",
                                      description="The lab's consumers: all, setosa, virginica.")
@@ -251,12 +244,18 @@ def build_parser():
                         help="stop once every partition is read to the end offset it had at "
                              "start (with --group: the member's partitions, each time they "
                              "are assigned), without waiting for the timeout (like kcat -e)")
-    beyond.add_argument("--group", metavar="NAME", type=group_name,
+    beyond.add_argument("--group", metavar="NAME", type=cli.group_name,
                         help="read as a member of consumer group NAME: role all shares the "
                              "partitions with the group's other members; every role starts "
                              "from the group's committed position (a new group: the earliest "
                              "offset) and commits offsets after the records are shown, never "
                              "before (at-least-once)")
+    beyond.add_argument("--assignor", choices=sorted(ASSIGNORS),
+                        help="with --role all --group: how the group shares the partitions "
+                             "when members come and go. range (default): eager rebalancing, "
+                             "every member gives back all its partitions each time; "
+                             "cooperative: a member gives back only those that move. Every "
+                             "member of a group must use the same one")
     beyond.add_argument("--live", action="store_true",
                         help="role all: redraw the plot while records arrive, in a window when "
                              "there is a display, else by rewriting --plot-file every second")
@@ -268,6 +267,9 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.live and args.role != "all":
         parser.error("--live draws the plot of role all")
+    if args.assignor and not (args.group and args.role == "all"):
+        parser.error("--assignor chooses how a group shares its partitions among the members "
+                     "of role all: use it with --role all --group NAME")
     return args
 
 

@@ -3,22 +3,26 @@ their partitions live.
 
     python -m irislab.admin [--reset] [--bootstrap-server HOST:PORT[,HOST:PORT...]] [--client-config FILE]
     python -m irislab.admin --describe
+    python -m irislab.admin --groups [NAME ...] [--watch]
 
 A topic that exists with another partition count is an error, raised before anything
 is sent: records would otherwise land on partitions no consumer role reads. Topics are
 created replicated as the cluster's size allows (irislab.layout.replication_factor).
 --describe prints, like kafka-topics --describe, each lab partition's leader, replicas
-and in-sync replicas, the live brokers and the controller.
+and in-sync replicas, the live brokers and the controller. --groups prints, like
+kafka-consumer-groups --describe, each consumer group's committed offsets and lag
+(irislab/group_offsets.py); --watch prints them again every second.
 """
 
 import argparse
 import sys
+import time
 
 from kafka import KafkaAdminClient
 from kafka.errors import (KafkaError, KafkaTimeoutError, TopicAlreadyExistsError,
                           UnknownTopicOrPartitionError)
 
-from irislab import cli, cluster_facts
+from irislab import cli, cluster_facts, group_offsets
 from irislab.cluster_facts import ask
 from irislab.errors import LabError, LayoutError, run_command
 from irislab.layout import (TOPIC_PARTITIONS, min_insync_replicas, partition_label,
@@ -186,9 +190,49 @@ def diagnose(settings, partitions):
     return "; ".join(reasons)
 
 
+def groups_report(settings, names=None):
+    """--groups: the named consumer groups (or all), as text: state, assignor, members, and
+    a row per partition in kafka-consumer-groups' columns."""
+    with connect(settings) as admin:
+        groups = group_offsets.describe_groups(admin, names)
+    if not groups:
+        return f"no consumer groups on the cluster at {settings['bootstrap_servers']}"
+    return group_offsets.groups_text(groups)
+
+
+WATCH_INTERVAL_S = 1
+
+
+def watch_groups(settings, names=None):
+    """--groups --watch: the report again about every second until Ctrl-C, in place on a
+    terminal. A failure before the first report ends the command (no broker, no such group);
+    a later one is shown and the next round asks again, with a new client, as a broker that
+    restarts or a group coordinator that moves needs."""
+    clear = "\033[H\033[2J" if sys.stdout.isatty() else ""
+    shown = False
+    while True:
+        started = time.monotonic()
+        try:
+            report = groups_report(settings, names)
+        except (LabError, KafkaError) as e:
+            if not shown:
+                raise
+            report = f"no answer: {e}"
+        print(f"{clear}{time.strftime('%H:%M:%S')}, every {WATCH_INTERVAL_S} s until Ctrl-C\n\n"
+              f"{report}\n", flush=True)
+        shown = True
+        time.sleep(max(0.0, WATCH_INTERVAL_S - (time.monotonic() - started)))
+
+
 def main(args):
     if args.describe:
         print(describe(cli.client_settings(args)))
+        return 0
+    if args.groups is not None:
+        names = args.groups or None  # none named: every group
+        if args.watch:
+            return watch_groups(cli.client_settings(args), names)
+        print(groups_report(cli.client_settings(args), names))
         return 0
     for topic, (replicas, state) in ensure_topics(cli.client_settings(args), args.reset).items():
         print(f"{topic}: {TOPIC_PARTITIONS[topic]} partitions, replication factor {replicas} "
@@ -204,9 +248,24 @@ def build_parser():
     action.add_argument("--describe", action="store_true",
                         help="show each lab partition's leader, replicas and in-sync replicas, "
                              "the live brokers and the controller")
+    action.add_argument("--groups", nargs="*", metavar="NAME", type=cli.group_name,
+                        help="show the consumer groups NAME ... (none named: every one): "
+                             "state, assignor and members, then each partition's committed "
+                             "offset, log-end offset and lag, in kafka-consumer-groups "
+                             "--describe's columns")
+    parser.add_argument("--watch", action="store_true",
+                        help="with --groups: show them again every second, until Ctrl-C")
     cli.add_connection_arguments(parser)
     return parser
 
 
+def parse_args(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.watch and args.groups is None:
+        parser.error("--watch shows --groups again every second: use it with --groups")
+    return args
+
+
 if __name__ == "__main__":
-    sys.exit(run_command(main, build_parser().parse_args(), "python -m irislab.admin"))
+    sys.exit(run_command(main, parse_args(), "python -m irislab.admin"))

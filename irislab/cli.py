@@ -42,6 +42,13 @@ def positive_int(text):
     return int(text)
 
 
+def group_name(text):
+    """argparse type for a consumer group name: not empty, not only spaces."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a group name cannot be empty or only spaces")
+    return text
+
+
 class StoreGiven(argparse.Action):
     """Stores the value and notes that it was given on the command line, not defaulted:
     a given --bootstrap-server wins over the client.properties' bootstrap.servers, and

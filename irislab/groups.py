@@ -2,7 +2,8 @@
 the topics' partitions among its members and keeps each member's committed position.
 
 consumer.py --group reads through irislab/reading.py, which uses these: the member's session
-settings, GroupOffsets (commit only what has been shown), ShowRebalance (print `assigned:` /
+settings, ASSIGNORS (--assignor: how the group shares the partitions when members come and
+go), GroupOffsets (commit only what has been shown), ShowRebalance (print `assigned:` /
 `revoked:` as partitions move) and leave_on_sigterm (a member stopped with SIGTERM leaves its
 group at once).
 """
@@ -11,9 +12,13 @@ import signal
 import sys
 
 from kafka import AsyncConsumerRebalanceListener, OffsetAndMetadata, TopicPartition
+from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
+from kafka.coordinator.assignors.range import RangePartitionAssignor
+from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from kafka.errors import KafkaError
 
-from irislab.layout import ROLE_PARTITIONS, partition_label
+from irislab.errors import LabError
+from irislab.layout import layout_order, partition_label
 
 # How long the group waits for a member's heartbeat before it gives the member's partitions
 # to the others: what a SIGKILLed consumer costs. Kafka's default, 45 s, is long to watch in
@@ -24,12 +29,21 @@ SESSION_TIMEOUT_MS = 10_000
 # every second, so the partitions move within about a second.
 HEARTBEAT_INTERVAL_MS = 1000
 
+# --assignor -> kafka-python's partition_assignment_strategy. range is kafka-python's default
+# (range, else roundrobin), eager rebalancing: at every change each member gives back all its
+# partitions and the group hands them all out again. cooperative is the cooperative-sticky
+# assignor (KIP-429): a member gives back only the partitions that move, and keeps reading
+# the others. kafka-python refuses a consumer that lists both kinds.
+ASSIGNORS = {"range": (RangePartitionAssignor, RoundRobinPartitionAssignor),
+             "cooperative": (CooperativeStickyAssignor,)}
+# how a group rebalances, by the assignor its members agreed on (Kafka's names)
+REBALANCING = {"range": "eager", "roundrobin": "eager", "sticky": "eager",
+               "cooperative-sticky": "cooperative"}
+
 
 def partition_list(tps):
     """virginicasetosa[0], versicolor[1]: in the layout's order."""
-    order = ROLE_PARTITIONS["all"]
-    keys = sorted(((tp.topic, tp.partition) for tp in tps),
-                  key=lambda key: order.index(key) if key in order else len(order))
+    keys = sorted(((tp.topic, tp.partition) for tp in tps), key=layout_order)
     return ", ".join(partition_label(t, p) for t, p in keys) or "(none)"
 
 
@@ -66,12 +80,16 @@ class GroupOffsets:
 class ShowRebalance(AsyncConsumerRebalanceListener):
     """Prints the member's partitions each time the group moves them, and commits what it
     has shown of a partition before the partition goes to another member. (kafka-python runs
-    these on its network thread, where a commit must be awaited, not waited for.)"""
+    these on its network thread, where a commit must be awaited, not waited for.)
+
+    Eager rebalancing revokes every partition, then assigns the new set; cooperative
+    rebalancing revokes only the partitions that move and assigns only those that are new.
+    Either way `assigned:` lists all that the member holds after the change."""
 
     def __init__(self, offsets):
         self.offsets = offsets
-        self.held = set()     # the partitions this member holds now
-        self.assigned = None  # a new assignment, until the reading loop takes it
+        self.held = set()    # the partitions this member holds now
+        self.changed = None  # what it holds after a change, until the reading loop takes it
 
     async def on_partitions_revoked(self, revoked):
         if not revoked:
@@ -85,18 +103,33 @@ class ShowRebalance(AsyncConsumerRebalanceListener):
                       file=sys.stderr, flush=True)
         self.offsets.forget(revoked)
         self.held -= set(revoked)
+        self.changed = set(self.held)
         print(f"revoked: {partition_list(revoked)}", flush=True)
 
     async def on_partitions_assigned(self, assigned):
-        if set(assigned) != self.held:  # from none to none is no change
-            self.held = self.assigned = set(assigned)
-            print(f"assigned: {partition_list(assigned)}", flush=True)
+        now = self.held | set(assigned)
+        if now != self.held:  # from none to none is no change
+            self.held, self.changed = now, set(now)
+            print(f"assigned: {partition_list(now)}", flush=True)
 
     async def on_partitions_lost(self, lost):
         # the group gave them away already (this member missed its heartbeats): nothing to commit
         self.offsets.forget(lost)
         self.held -= set(lost)
+        self.changed = set(self.held)
         print(f"lost: {partition_list(lost)}", flush=True)
+
+
+def assignor_refused(group, assignor):
+    """The error for a member its group refused (InconsistentGroupProtocol): the members there
+    use another assignor. Kafka's way to switch a live group, a rolling restart listing both
+    assignors then one listing the new one alone, is not open to kafka-python, which refuses a
+    consumer that lists assignors of both rebalancing kinds."""
+    return LabError(
+        f"group {group} refused this member: its members share the partitions with another "
+        f"assignor than {assignor}, and every member of a group must use the same --assignor "
+        "(to switch: stop every member, then start them with the new one; the group keeps "
+        "its committed offsets)")
 
 
 def leave_on_sigterm():

@@ -57,3 +57,10 @@ ROLE_PARTITIONS = {
 def partition_label(topic, partition):
     """virginicasetosa[1]: how every output names one partition."""
     return f"{topic}[{partition}]"
+
+
+def layout_order(key):
+    """Sort key for (topic, partition) pairs: the lab's partitions in the layout's order
+    (virginicasetosa 0, 1, versicolor 0, 1), any other topic's after them by name."""
+    order = ROLE_PARTITIONS["all"]
+    return (order.index(key), "", 0) if key in order else (len(order), *key)

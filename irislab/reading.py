@@ -20,12 +20,12 @@ from operator import attrgetter
 from typing import Optional
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
+from kafka.errors import InconsistentGroupProtocolError, KafkaError
 
 from irislab.cli import CLIENT_SETTINGS
 from irislab.codec import Malformed
-from irislab.groups import (HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, GroupOffsets,
-                            ShowRebalance)
+from irislab.groups import (ASSIGNORS, HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS,
+                            GroupOffsets, ShowRebalance, assignor_refused)
 from irislab.layout import partition_label
 from irislab.record import SPECIES
 from irislab.progress import progress_bar
@@ -155,6 +155,7 @@ class ReadSettings:
     exit_at_end: bool = False       # stop at the end offsets the partitions had at start
     group: Optional[str] = None     # read as a member of this consumer group
     subscribe: bool = False         # with a group: let the group assign the topics' partitions
+    assignor: str = "range"         # with subscribe: how the group shares them (groups.ASSIGNORS)
     progress: bool = False          # a progress bar on stderr, when it is a terminal
     live: Optional[object] = None   # an object whose update() redraws the plot (--live)
 
@@ -168,6 +169,9 @@ def read_at_scale(consumer_config, settings, tally, show=None,
     what it has shown, never before. Sets tally.missing like finishing()."""
     group, live = settings.group, settings.live
     ticking = group is not None or live is not None
+    if group and settings.subscribe:
+        consumer_config = {**consumer_config,
+                           "partition_assignment_strategy": ASSIGNORS[settings.assignor]}
     consumer = make_consumer(
         **consumer_config,
         group_id=group,                # None: nothing is committed
@@ -226,10 +230,10 @@ def read_at_scale(consumer_config, settings, tally, show=None,
                     offsets.commit()  # what show() has shown
                 if live is not None:
                     live.update()
-                if rebalance is not None and rebalance.assigned is not None:
-                    # new partitions: wait the timeout anew for their records, or with
+                if rebalance is not None and rebalance.changed is not None:
+                    # partitions moved: wait the timeout anew for their records, or with
                     # exit_at_end read them to their end offsets now
-                    tps, rebalance.assigned = sorted(rebalance.assigned), None
+                    tps, rebalance.changed = sorted(rebalance.changed), None
                     idle_ms = 0
                     if settings.exit_at_end:
                         unread = ends_to_reach(consumer, tps)
@@ -242,6 +246,8 @@ def read_at_scale(consumer_config, settings, tally, show=None,
     except KeyboardInterrupt:
         print("interrupted: showing what was read so far", file=sys.stderr)
         tally.missing = "interrupted"
+    except InconsistentGroupProtocolError:
+        raise assignor_refused(group, settings.assignor) from None
     finally:
         if progress is not None:
             progress.close()

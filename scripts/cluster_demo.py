@@ -4,12 +4,12 @@ when brokers crash while the iris records stream.
     python scripts/cluster_demo.py [--mode zookeeper|kraft] [--port 9092]
 
 It starts three brokers, creates the lab's topics (replication factor 3), starts the three
-consumers and a slow producer, then, mid-stream: kills the broker that leads
-virginicasetosa partition 0 (a new leader takes over), starts it again; kills the
-controller (a new one is elected), starts it again. It times each failover, checks that
-every row landed once on its partition (read back by kafka-python's plain consumer, not
-by consumer.py) and that each consumer's output is complete. Everything it shows is also
-in out/cluster/.
+consumers, a member of a consumer group and a slow producer, then, mid-stream: kills the
+broker that leads virginicasetosa partition 0 (a new leader takes over; the group's lag is
+shown), starts it again (the lag again); kills the controller (a new one is elected), starts
+it again. It times each failover, checks that every row landed once on its partition (read
+back by kafka-python's plain consumer, not by consumer.py) and that each lab consumer's
+output is complete. Everything it shows is also in out/cluster/.
 
 Failovers are timed from the instant of the SIGKILL: the demo kills a node itself, as
 `python -m irislab.broker kill --node N` does, rather than timing from when that command
@@ -40,6 +40,7 @@ from irislab.waiting import wait_until  # noqa: E402
 HOME = ROOT / "var" / "cluster-demo"
 OUT = ROOT / "out" / "cluster"
 EXPECTED = {"all": 150, "setosa": 50, "virginica": 50}
+GROUP = "cluster-demo"  # a consumer group, whose lag the demo shows with a broker down and back
 
 
 def say(text):
@@ -151,12 +152,18 @@ def main(args):
             "Isr is the copies in sync")
         describe(bootstrap, "1-start")
 
-        say("Starting the three consumers and a slow producer (0.1 s a row, 15 s in all)")
+        say(f"Starting the three consumers, a member of consumer group {GROUP} and a slow "
+            "producer (0.1 s a row, 15 s in all)")
         consumers = {role: subprocess.Popen(
             [sys.executable, "consumer.py", "--role", role, "--bootstrap-server", bootstrap,
              "--timeout-ms", "30000", "--plot-file", OUT / "iris_sepal.png"], cwd=ROOT,
             stdout=open(OUT / f"consumer-{role}.txt", "w"), stderr=subprocess.STDOUT)
             for role in EXPECTED}
+        member = subprocess.Popen(
+            [sys.executable, "consumer.py", "--role", "all", "--group", GROUP, "--summary",
+             "--bootstrap-server", bootstrap, "--timeout-ms", "30000",
+             "--plot-file", OUT / "iris_sepal_group.png"], cwd=ROOT,
+            stdout=open(OUT / "consumer-group.txt", "w"), stderr=subprocess.STDOUT)
         time.sleep(3)
         producer = subprocess.Popen(
             [sys.executable, "producer1.py", "--bootstrap-server", bootstrap, "--delay", "0.1"],
@@ -173,12 +180,19 @@ def main(args):
         show(f"a new leader, broker {leader(bootstrap, topic, partition)}, "
              f"{failovers['new leader']:.1f} s after the SIGKILL")
         describe(bootstrap, "2-leader-killed")
+        say(f"Group {GROUP} while broker {victim} is down: its committed offsets on the "
+            "replicated __consumer_offsets, its lag")
+        run("-m", "irislab.admin", "--groups", GROUP, "--bootstrap-server", bootstrap,
+            check=False)
         say(f"Starting broker {victim} again on its data: it catches up and rejoins the Isr")
         restarted = time.monotonic()
         broker("start", "--node", victim)
         wait_for(lambda: in_sync(bootstrap), "full Isr")
         failovers["back in sync"] = time.monotonic() - restarted
         show(f"every Isr whole again {failovers['back in sync']:.1f} s after the start")
+        say(f"Group {GROUP} with broker {victim} back")
+        run("-m", "irislab.admin", "--groups", GROUP, "--bootstrap-server", bootstrap,
+            check=False)
 
         controller, how = admin.describe_controller(bootstrap)
         say(f"Crash: killing the controller, broker {controller} ({how})")
@@ -210,6 +224,9 @@ def main(args):
             show(f"consumer --role {role}: {last}")
             complete &= consumer.returncode == 0 and last == (
                 f"read {EXPECTED[role]} records, skipped 0 malformed")
+        member.wait()  # at least once: a rebalance may show a record twice
+        show(f"consumer --role all --group {GROUP}: "
+             f"{(OUT / 'consumer-group.txt').read_text().splitlines()[-1]}")
 
         say("Reading every partition back with a plain kafka-python consumer")
         found = read_back(bootstrap)

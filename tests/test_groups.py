@@ -1,17 +1,23 @@
 """consumer.py --group: the lab's group_id answer seen live, on a real broker. Two members
 share the partitions, a killed member's partitions move to the survivor, a rerun of a group
-reads only what is new; and the setosa table grows while the lab streams."""
+reads only what is new, a second member takes only the partitions that move with
+--assignor cooperative; python -m irislab.admin --groups shows each group's committed
+offsets, lag and members as Apache Kafka's own kafka-consumer-groups does; and the setosa
+table grows while the lab streams."""
 
 import re
 import signal
+import subprocess
 import time
 import uuid
 
+import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from irislab.broker import jars_dir
 from irislab.layout import ROLE_PARTITIONS
 from tests.lab import (SETOSA_SUMMARY, SPECIES, consume, produce, records, reset_topics,
-                       start_consumer, start_producer, wait_for)
+                       run_python, start_consumer, start_producer, start_python, wait_for)
 
 ASSIGNMENT = re.compile(r"^(assigned|revoked): (.*)$")
 # the end offset of each lab partition after one run of the producer
@@ -196,3 +202,212 @@ def test_the_setosa_table_grows_while_the_lab_streams(kafka, tmp_path):
     ends = [m.end() for m in re.finditer(r"\S+", header)]
     for row in rows:
         assert [m.end() for m in re.finditer(r"\S+", row)] == ends, row
+
+
+# --- --assignor cooperative: a joining member takes only the partitions that move
+
+@pytest.mark.parametrize("assignor", ["cooperative", "range"])
+def test_a_second_member_takes_over_only_the_partitions_that_move(kafka, tmp_path, assignor):
+    """Cooperative: the first member gives back only what moves and keeps reading the rest;
+    range (the default, eager): it gives back everything and gets half of it back."""
+    reset_topics(kafka.bootstrap)
+    group, every = new_group(), set(ROLE_PARTITIONS["all"])
+    args = ("--group", group, "--timeout-ms", "60000", *(("--assignor", assignor)
+                                                         if assignor != "range" else ()))
+    first = start_consumer(kafka.bootstrap, "all", *args, "--plot-file", tmp_path / "1.png")
+    wait_for(lambda: held(first.out) == every, 60, "the first member to hold every partition")
+    producer = start_producer(kafka.bootstrap, "--delay", "0.05")
+    first.wait_for_line(r"^topic=", count=5)
+    second = start_consumer(kafka.bootstrap, "all", *args, "--plot-file", tmp_path / "2.png")
+    wait_for(lambda: held(second.out) and held(first.out) | held(second.out) == every,
+             60, "the second member to take its share")
+    kept, moved = held(first.out), held(second.out)
+    assert kept and not kept & moved
+    _, err = producer.communicate(timeout=60)
+    assert producer.returncode == 0, err
+    wait_for(lambda: {i for *_, i in records(first.out + second.out)} == set(range(150)),
+             60, "every row shown")  # at least once, by one member or the other
+    first.send_signal(signal.SIGTERM)  # it leaves the group: its partitions move at once
+    wait_for(lambda: held(second.out) == every, 30, "the second member to take them over")
+    second.send_signal(signal.SIGTERM)
+    for member in (first, second):
+        _, err = member.communicate(timeout=60)
+        assert member.returncode == 130 and "Traceback" not in err
+
+    changes = assignments(first.out)
+    assert changes[0] == ("assigned", every)
+    assert changes[-1] == ("revoked", kept)  # leaving the group
+    if assignor == "cooperative":
+        assert changes[1:-1] == [("revoked", moved)]
+    else:
+        assert changes[1:-1] == [("revoked", every), ("assigned", kept)]
+    assert assignments(second.out)[-1] == ("revoked", every)  # it held them all at its end
+    # the partitions it kept, it read to their end, and the second member never held them
+    shown = records(first.out)
+    for topic, partition in kept:
+        offsets = sorted({o for t, p, o, _ in shown if (t, p) == (topic, partition)})
+        assert offsets == list(range(ENDS[topic, partition]))
+    assert not any((t, p) in kept for t, p, _, _ in records(second.out))
+
+
+def test_members_of_one_group_with_different_assignors_is_a_one_line_error(kafka, tmp_path):
+    reset_topics(kafka.bootstrap)
+    group = new_group()
+    member = start_consumer(kafka.bootstrap, "all", "--group", group, "--timeout-ms", "60000",
+                            "--plot-file", tmp_path / "1.png")
+    wait_for(lambda: held(member.out), 60, "the first member to join")
+    other = consume_as_member(kafka, tmp_path, group, "--assignor", "cooperative")
+    assert other.returncode == 1
+    assert other.stderr.splitlines() == [
+        f"consumer.py: error: group {group} refused this member: its members share the "
+        "partitions with another assignor than cooperative, and every member of a group must "
+        "use the same --assignor (to switch: stop every member, then start them with the new "
+        "one; the group keeps its committed offsets)"]
+    assert member.poll() is None and assignments(member.out) == [("assigned", held(member.out))]
+
+
+def consume_as_member(kafka, tmp_path, group, *args):
+    return run_python("consumer.py", "--role", "all", "--group", group, "--exit-at-end",
+                      "--bootstrap-server", kafka.bootstrap, "--plot-file", tmp_path / "x.png",
+                      *args, timeout=90)
+
+
+# --- python -m irislab.admin --groups, beside Apache Kafka's kafka-consumer-groups
+
+def kafka_consumer_groups(kafka, *args):
+    """What Apache Kafka's own kafka-consumer-groups prints: ConsumerGroupCommand, from the
+    kafka-tools jar of the broker's version. (Without the broker's logging configuration,
+    whose log lines on stdout would run into the tool's last line, which has no newline.)"""
+    result = subprocess.run(
+        ["java", "-Xmx256m", "-cp", str(jars_dir(kafka.mode) / "*"),
+         "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+         "--bootstrap-server", kafka.bootstrap, *args],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def admin_groups(kafka, *args):
+    result = run_python("-m", "irislab.admin", "--groups", *args, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def offset_rows(text):
+    """{(topic, partition): {column: cell}} of the tables in kafka-consumer-groups --describe's
+    columns in text (the last table's row, for a partition in more than one)."""
+    rows, columns = {}, None
+    for line in text.splitlines():
+        cells = line.split()
+        if cells[:3] == ["GROUP", "TOPIC", "PARTITION"]:
+            columns = cells
+        elif columns and len(cells) == len(columns):
+            row = dict(zip(columns, cells))
+            rows[row["TOPIC"], int(row["PARTITION"])] = row
+        else:
+            columns = None
+    return rows
+
+
+def lags(rows):
+    return {key: row["LAG"] for key, row in rows.items()}
+
+
+def test_groups_shows_the_lag_of_each_partition_as_kafkas_own_tool_does(kafka, tmp_path):
+    reset_topics(kafka.bootstrap)
+    produce(kafka.bootstrap)
+    group = new_group()
+    consume_as_member(kafka, tmp_path, group)
+    # --client-config alone names the broker, as for every other command
+    config = tmp_path / "client.properties"
+    config.write_text(f"bootstrap.servers={kafka.bootstrap}\nsecurity.protocol=PLAINTEXT\n")
+    caught_up = admin_groups(kafka, group, "--client-config", config)
+    assert caught_up.startswith(f"group {group}: Empty, no members\n")
+    assert lags(offset_rows(caught_up)) == {key: "0" for key in ENDS}
+
+    produce(kafka.bootstrap)  # 150 more: the group is behind by one run of the producer
+    behind = offset_rows(admin_groups(kafka, group, "--bootstrap-server", kafka.bootstrap))
+    assert behind == offset_rows(kafka_consumer_groups(kafka, "--describe", "--group", group))
+    assert list(behind) == ROLE_PARTITIONS["all"]  # in the layout's order
+    for key, row in behind.items():
+        assert (row["GROUP"], row["CURRENT-OFFSET"], row["LOG-END-OFFSET"], row["LAG"]) == \
+            (group, str(ENDS[key]), str(2 * ENDS[key]), str(ENDS[key]))
+        assert (row["CONSUMER-ID"], row["HOST"], row["CLIENT-ID"]) == ("-", "-", "-")
+
+    # --watch, while the group catches up
+    watch = start_python("-m", "irislab.admin", "--groups", group, "--watch",
+                         "--bootstrap-server", kafka.bootstrap)
+    heading = r"^\d\d:\d\d:\d\d, every 1 s until Ctrl-C$"
+    watch.wait_for_line(rf"^{group}\s+versicolor\s+1\s+25\s+50\s+25\s")
+    consume_as_member(kafka, tmp_path, group)
+    printed = len(re.findall(heading, watch.out, re.M))
+    # the table after the next was asked for after the rerun
+    watch.wait_for_line(heading, count=printed + 2)
+    watch.send_signal(signal.SIGINT)
+    out, err = watch.communicate(timeout=30)
+    assert watch.returncode == 130 and err == "python -m irislab.admin: interrupted\n"
+    tables = [table for table in re.split(heading, out, flags=re.M) if table.strip()]
+    assert lags(offset_rows(tables[0])) == {key: str(n) for key, n in ENDS.items()}
+    assert lags(offset_rows(tables[-1])) == {key: "0" for key in ENDS}
+
+    after = offset_rows(admin_groups(kafka, group, "--bootstrap-server", kafka.bootstrap))
+    assert after == offset_rows(kafka_consumer_groups(kafka, "--describe", "--group", group))
+    assert lags(after) == {key: "0" for key in ENDS}
+
+
+def test_groups_shows_the_members_and_their_partitions_as_kafkas_own_tool_does(
+        kafka, tmp_path):
+    group, members = two_members(kafka, tmp_path, ("a", "b"), timeout_ms=60000)
+    ours = admin_groups(kafka, group, "--bootstrap-server", kafka.bootstrap)
+    tool_rows = offset_rows(kafka_consumer_groups(kafka, "--describe", "--group", group))
+    tool_members = kafka_consumer_groups(kafka, "--describe", "--group", group, "--members",
+                                         "--verbose")
+    lines = ours.splitlines()
+    assert lines[0] == f"group {group}: Stable, assignor range (eager rebalancing), 2 members"
+    ours_members = {m[1]: (m[2], m[3], partitions_of(m[4])) for m in map(re.compile(
+        r"^  member (\S+) \(client (\S+), host (\S+)\): (.*)$").match, lines[1:3]) if m}
+    # each member as the tool lists it: its id, host, client id and partitions
+    tool = {}
+    for line in tool_members.splitlines():
+        cells = line.split(maxsplit=5)
+        if cells and cells[0] == group:
+            tool[cells[1]] = (cells[2], cells[3], int(cells[4]), assignment_cell(tool_members,
+                                                                                 cells[5]))
+    assert len(ours_members) == 2 and set(ours_members) == set(tool)
+    for member, (client, host, partitions) in ours_members.items():
+        assert (host, client, len(partitions)) == tool[member][:3]
+        assert tool[member][3] in (partitions, sorted(p for _, p in partitions))
+    # who holds each partition, in members' own words (assigned:) too
+    held_by = {key: member for member, (_, _, ps) in ours_members.items() for key in ps}
+    assert set(held_by) == set(ROLE_PARTITIONS["all"])
+    assert {frozenset(held(m.out)) for m in members} == {frozenset(ps) for _, _, ps in
+                                                         ours_members.values()}
+    # nothing read yet: no commit (-) and nothing to lag behind
+    rows = offset_rows(ours)
+    assert rows == tool_rows
+    for key, row in rows.items():
+        assert (row["CONSUMER-ID"], row["CURRENT-OFFSET"], row["LOG-END-OFFSET"],
+                row["LAG"]) == (held_by[key], "-", "0", "-")
+    for member in members:
+        member.send_signal(signal.SIGTERM)
+        member.communicate(timeout=60)
+
+
+def assignment_cell(table, cell):
+    """A member's partitions from kafka-consumer-groups --members --verbose: Kafka 4.1's
+    CURRENT-ASSIGNMENT 'versicolor:0;virginicasetosa:0' as {(topic, partition)}; Kafka 3.9.1's
+    ASSIGNMENT prints no topic, '(0), (0)', so there only the sorted partition numbers."""
+    if "CURRENT-ASSIGNMENT" in table:
+        return {(topic, int(p)) for topic, numbers in re.findall(r"([\w.-]+):([\d,]+)",
+                                                               cell.split()[1])
+                for p in numbers.split(",")}
+    return sorted(int(p) for p in re.findall(r"\d+", cell))
+
+
+def test_groups_names_a_group_that_does_not_exist_in_one_line(kafka):
+    result = run_python("-m", "irislab.admin", "--groups", "no-such-group",
+                        "--bootstrap-server", kafka.bootstrap, timeout=60)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "python -m irislab.admin: error: no consumer group 'no-such-group' on the cluster "
+        "(python -m irislab.admin --groups lists those there are)"]

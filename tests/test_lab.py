@@ -133,7 +133,8 @@ def test_a_topic_with_one_partition_is_refused_and_nothing_is_written(kafka):
 
 @pytest.mark.parametrize("command", [
     ["producer1.py"], ["consumer.py", "--role", "all"], ["consumer.py", "--role", "setosa"],
-    ["consumer.py", "--role", "virginica"], ["-m", "irislab.admin"]])
+    ["consumer.py", "--role", "virginica"], ["-m", "irislab.admin"],
+    ["-m", "irislab.admin", "--groups"], ["-m", "irislab.admin", "--groups", "lab", "--watch"]])
 def test_no_broker_is_a_one_line_error_naming_the_address(command, unused_address):
     started = time.monotonic()
     result = run_python(*command, "--bootstrap-server", unused_address, timeout=30)
