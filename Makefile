@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MODE ?= zookeeper
 
-.PHONY: venv jars demo cluster-demo test test-fast bench bench-smoke broker-up broker-down broker-status clean
+.PHONY: venv jars demo cluster-demo secure-demo test test-fast bench bench-smoke broker-up broker-down broker-status clean
 
 venv: $(VENV)/.installed
 
@@ -24,6 +24,11 @@ jars: venv
 # the lab end to end on a local broker (MODE=zookeeper or MODE=kraft); outputs in out/
 demo: jars
 	MODE=$(MODE) bash scripts/demo.sh
+
+# the lab on a secured broker (TLS, SCRAM-SHA-512 logins, ACLs) as users producer and
+# consumer, then what the broker refuses; outputs in out/secure/
+secure-demo: jars
+	MODE=$(MODE) bash scripts/secure_demo.sh
 
 # the lab on three brokers: a partition leader and the controller killed mid-stream,
 # failovers timed; outputs in out/cluster/
@@ -65,4 +70,5 @@ broker-status: venv
 clean: broker-down
 	$(PY) -m irislab.broker stop --home var/demo
 	$(PY) -m irislab.broker stop --home var/cluster-demo
+	$(PY) -m irislab.broker stop --home var/secure-demo
 	rm -rf var out

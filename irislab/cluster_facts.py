@@ -45,12 +45,12 @@ def controller(admin):
                                  f"epoch {quorum['leader_epoch']}")
 
 
-def _quick_answer(bootstrap, question, timeout_ms):
+def _quick_answer(bootstrap, question, timeout_ms, settings):
     """question(admin) asked at `bootstrap` within about timeout_ms, or None if nothing
-    answers there."""
+    answers there. settings: a secured cluster's (security_protocol, the SASL login, ...)."""
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=timeout_ms,
-                                 request_timeout_ms=timeout_ms)
+        admin = KafkaAdminClient(**{**settings, "bootstrap_servers": bootstrap},
+                                 bootstrap_timeout_ms=timeout_ms, request_timeout_ms=timeout_ms)
     except KafkaError:
         return None
     try:
@@ -61,15 +61,16 @@ def _quick_answer(bootstrap, question, timeout_ms):
         admin.close()
 
 
-def live_broker_ids(bootstrap, timeout_ms=2000):
+def live_broker_ids(bootstrap, timeout_ms=2000, **settings):
     """The ids of the brokers the cluster reports alive, asked at `bootstrap`; empty if
     nothing answers there."""
     ids = _quick_answer(bootstrap, lambda admin: {b["broker_id"] for b in
-                                                  admin.describe_cluster()["brokers"]}, timeout_ms)
+                                                  admin.describe_cluster()["brokers"]},
+                        timeout_ms, settings)
     return ids or set()
 
 
-def controller_id(bootstrap, timeout_ms=3000):
+def controller_id(bootstrap, timeout_ms=3000, **settings):
     """The controller's id as the cluster at `bootstrap` reports it; None if nothing
     answers, -1 if the cluster has none."""
-    return _quick_answer(bootstrap, lambda admin: controller(admin)[0], timeout_ms)
+    return _quick_answer(bootstrap, lambda admin: controller(admin)[0], timeout_ms, settings)

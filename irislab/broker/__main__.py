@@ -1,6 +1,7 @@
 """python -m irislab.broker start|stop|status|kill: run Apache Kafka locally on the JVM.
 
     python -m irislab.broker start [--mode zookeeper|kraft] [--brokers N] [--port 9092]
+                                   [--security sasl-ssl]   # TLS, SCRAM logins, ACLs
     python -m irislab.broker start --node ID     # that node of the running cluster, again
     python -m irislab.broker kill --node ID      # SIGKILL one node: a crash
     python -m irislab.broker status              # exit 0 running, 1 a process died, 3 stopped
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from irislab.broker.cluster import DEFAULT_HOME, MAX_BROKERS, LocalCluster
 from irislab.broker.jars import MODES, fetch_jars, jars_dir, kafka_version
+from irislab.broker.security import SECURITY
 from irislab.cluster_facts import controller_id
 from irislab.errors import BrokerError, run_command
 
@@ -39,7 +41,7 @@ def start(args):
         the_running_cluster(args.home).start_node(args.node)
         print(f"node {args.node} is up again after {time.monotonic() - started:.1f} s")
         return 0
-    cluster = LocalCluster(args.mode, args.port, args.home, args.brokers)
+    cluster = LocalCluster(args.mode, args.port, args.home, args.brokers, args.security)
     started = time.monotonic()
     cluster.start()
     what = "" if args.brokers == 1 else f", {args.brokers} brokers"
@@ -47,6 +49,8 @@ def start(args):
           f"{cluster.bootstrap} after {time.monotonic() - started:.1f} s; data in {cluster.data}")
     if args.brokers > 1:
         print(f"bootstrap list: --bootstrap-server {cluster.bootstrap}")
+    if args.security:
+        print(cluster.client_files_text())
     return 0
 
 
@@ -76,7 +80,8 @@ def status(args):
     cluster = LocalCluster.running_in(args.home) or LocalCluster(home=args.home)
     running, _ = cluster.state()
     # the processes are reported even when no broker answers to name the controller
-    controller = controller_id(cluster.bootstrap) if running != "stopped" else None
+    controller = (controller_id(cluster.bootstrap, **cluster.client_settings())
+                  if running != "stopped" else None)
     state, text = cluster.describe(controller)
     print(text)
     return {"running": 0, "crashed": 1, "stopped": 3}[state]
@@ -124,6 +129,10 @@ def build_parser():
                           help=f"how many brokers, 1 to {MAX_BROKERS} (default: %(default)s)")
     starting.add_argument("--port", type=int, default=9092,
                           help="broker i listens on 127.0.0.1:PORT+i-1 (default: %(default)s)")
+    starting.add_argument("--security", choices=SECURITY,
+                          help="sasl-ssl: TLS on every listener, SCRAM-SHA-512 logins, ACLs; "
+                               "writes client-admin, client-producer and client-consumer"
+                               ".properties into --home (default: none, plaintext)")
     starting.add_argument("--node", type=int, help="the node to start again")
     starting.set_defaults(action=start)
 

@@ -8,7 +8,9 @@ their storage formatted with one cluster id on first start.
 
 The folder (`home`) holds cluster.json while the cluster runs (mode, ports), one pid file
 and one log a process, the generated configs, and data/<mode>-<N>/: each layout keeps its
-own data, so a one-broker lab and a three-broker cluster never mix theirs.
+own data, so a one-broker lab and a three-broker cluster never mix theirs. A secured cluster
+(security="sasl-ssl", security.py) keeps its own too, data/<mode>-<N>-sasl-ssl/, and its
+certificates and client files beside the rest.
 """
 
 import json
@@ -22,6 +24,7 @@ from irislab.broker import configs
 from irislab.broker.configs import HOST, free_port, free_ports, port_is_free
 from irislab.broker.jars import MODES, java, kafka_version
 from irislab.broker.nodes import Node, stop_all
+from irislab.broker.security import CLIENT_USERS, SECURITY, Security
 from irislab.cluster_facts import live_broker_ids
 from irislab.errors import BrokerError
 from irislab.waiting import wait_until
@@ -33,17 +36,22 @@ MAX_BROKERS = 5
 
 
 class LocalCluster:
-    """`brokers` local Kafka nodes (1, the lab's single broker, by default) kept in `home`."""
+    """`brokers` local Kafka nodes (1, the lab's single broker, by default) kept in `home`;
+    security None (plaintext) or "sasl-ssl"."""
 
-    def __init__(self, mode="zookeeper", port=9092, home=DEFAULT_HOME, brokers=1):
+    def __init__(self, mode="zookeeper", port=9092, home=DEFAULT_HOME, brokers=1, security=None):
         if mode not in MODES:
             raise BrokerError(f"unknown mode {mode!r}: choose zookeeper or kraft")
         if not 1 <= brokers <= MAX_BROKERS:
             raise BrokerError(f"--brokers must be 1 to {MAX_BROKERS}, not {brokers}")
+        if security not in (None, *SECURITY):
+            raise BrokerError(f"unknown security {security!r}: choose {', '.join(SECURITY)}")
         self.mode, self.port, self.brokers = mode, port, brokers
         self.home = Path(home).resolve()
         self.node_ids = range(1, brokers + 1)
-        self.data = self.home / "data" / f"{mode}-{brokers}"
+        layout = f"{mode}-{brokers}" + (f"-{security}" if security else "")
+        self.data = self.home / "data" / layout
+        self.security = Security(self.home, self.data) if security else None
         self.zookeeper = Node(self.home, "zookeeper")
         self.state_file = self.home / "cluster.json"
 
@@ -54,7 +62,7 @@ class LocalCluster:
             info = json.loads((Path(home) / "cluster.json").read_text())
         except (OSError, ValueError):
             return None
-        return cls(info["mode"], info["port"], home, info["brokers"])
+        return cls(info["mode"], info["port"], home, info["brokers"], info.get("security"))
 
     def address(self, node_id):
         return f"{HOST}:{self.port + node_id - 1}"
@@ -63,6 +71,13 @@ class LocalCluster:
     def bootstrap(self):
         """The bootstrap list a client uses: every broker's address."""
         return ",".join(self.address(i) for i in self.node_ids)
+
+    def client_settings(self, bootstrap=None):
+        """The settings a client of this cluster needs besides the address: none, or a
+        secured cluster's admin login."""
+        if self.security is None:
+            return {}
+        return self.security.client_settings("admin", bootstrap or self.bootstrap)
 
     def kafka(self, node_id):
         if node_id not in self.node_ids:
@@ -100,8 +115,9 @@ class LocalCluster:
         return "crashed", info
 
     def _same_layout(self, info):
-        return (info.get("mode"), info.get("brokers"), info.get("port")) == (
-            self.mode, self.brokers, self.port)
+        return (info.get("mode"), info.get("brokers"), info.get("port"),
+                info.get("security")) == (self.mode, self.brokers, self.port,
+                                          self.security and SECURITY[0])
 
     # --- start
 
@@ -127,7 +143,11 @@ class LocalCluster:
         try:
             if self.mode == "kraft":
                 self._format_storage()
-            self._start_nodes(self.nodes(), time.monotonic() + timeout)
+            deadline = time.monotonic() + timeout
+            self._start_nodes(self.nodes(), deadline)
+            if self.security:
+                self.security.secure([self.address(i) for i in self.node_ids],
+                                     max(deadline - time.monotonic(), 10))
         except BaseException:
             self._stop_processes()
             self._clear_run_files()
@@ -148,6 +168,10 @@ class LocalCluster:
         info = {"mode": self.mode, "version": kafka_version(self.mode), "brokers": self.brokers,
                 "port": self.port, "bootstrap": self.bootstrap, "data": str(self.data)}
         config = self.home / "config"
+        security = None
+        if self.security:
+            info["security"] = SECURITY[0]
+            security = self.security.prepare(self.bootstrap)
         if self.mode == "zookeeper":
             info["zookeeper"] = zookeeper_port = free_port()
             configs.write_zookeeper(config / "zookeeper.properties", self.data,
@@ -158,7 +182,8 @@ class LocalCluster:
             extra = {"controller_ports": controller_ports}
         for i in self.node_ids:
             configs.write_server(self.mode, self._config(i), i, self.port + i - 1,
-                                 self.data / f"kafka-{i}", self.brokers, **extra)
+                                 self.data / f"kafka-{i}", self.brokers, security=security,
+                                 **extra)
         self.state_file.write_text(json.dumps(info, indent=1))
 
     def _config(self, node_id):
@@ -170,13 +195,18 @@ class LocalCluster:
         formatted = [meta for meta in metas.values() if meta.exists()]
         cluster_id = (_property(formatted[0], "cluster.id") if formatted
                       else configs.kraft_cluster_id())
+        # a secured cluster's first users are stored with the metadata (--add-scram)
+        users = self.security.format_arguments() if self.security else []
         runs = [subprocess.Popen(java(self.mode, "kafka.tools.StorageTool", "format",
-                                      "--cluster-id", cluster_id, "--config", self._config(i)),
+                                      "--cluster-id", cluster_id, "--config", self._config(i),
+                                      *users),
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                 for i, meta in metas.items() if not meta.exists()]
         for run in runs:  # in parallel: each is a JVM start
             output = run.communicate()[0]
             if run.returncode != 0:
+                if self.security:
+                    output = self.security.hide(output)
                 raise BrokerError("formatting KRaft storage failed:\n" + output.strip())
 
     def _start_nodes(self, nodes, deadline):
@@ -184,10 +214,14 @@ class LocalCluster:
         at once, since a KRaft quorum forms only when a majority of its voters is up."""
         kafkas = [n for n in nodes if n.name != "zookeeper"]
         if len(kafkas) < len(nodes):
+            # ZooKeeper's first start on this data: a secured cluster's first users go in
+            new = not (self.data / "zookeeper" / "version-2").exists()
             self.zookeeper.spawn(java(self.mode, "org.apache.zookeeper.server.quorum.QuorumPeerMain",
                                       self.home / "config" / "zookeeper.properties"))
             zookeeper_port = self._info()["zookeeper"]
             self._wait({self.zookeeper: lambda: _port_answers(zookeeper_port)}, deadline)
+            if self.security and new:
+                self.security.store_in_zookeeper(self.mode, zookeeper_port)
         for node in kafkas:
             self._spawn_kafka(node)
         self._wait({node: self._answers(node) for node in kafkas}, deadline)
@@ -197,7 +231,8 @@ class LocalCluster:
 
     def _answers(self, node):
         node_id = _node_id(node)
-        return lambda: node_id in live_broker_ids(self.address(node_id))
+        settings = self.client_settings(self.address(node_id))
+        return lambda: node_id in live_broker_ids(self.address(node_id), **settings)
 
     def _wait(self, ready, deadline):
         """Wait until ready[node]() is true for every node."""
@@ -273,10 +308,28 @@ class LocalCluster:
                     alive += "  controller"
             label = node.name.replace("-", " ")
             lines.append(f"  {label:<10} {where:<16} pid {node.pid:<8} {alive}")
+        if info.get("security"):
+            lines.append(self.client_files_text())
         for node in self._pid_files():
             if not info["alive"][node.name]:
                 lines.append(f"last lines of {node.log_file}:\n{node.tail(5)}")
         return status, "\n".join(lines)
+
+    def client_files_text(self):
+        """Where a secured cluster's client.properties files are, for start and status."""
+        lines = [f"secured: SASL_SSL, SCRAM-SHA-512 logins, ACLs; each user's "
+                 f"client.properties (mode 600) for --client-config:"]
+        for user in CLIENT_USERS:
+            lines.append(f"  {user:<9} {shown(self.security.client_file(user))}")
+        return "\n".join(lines)
+
+
+def shown(path):
+    """A path as a user would type it: relative to the current folder if under it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _node_id(node):
@@ -299,10 +352,10 @@ def _port_answers(port):
 
 
 @contextmanager
-def local_broker(mode="zookeeper", home=DEFAULT_HOME, port=None, brokers=1):
+def local_broker(mode="zookeeper", home=DEFAULT_HOME, port=None, brokers=1, security=None):
     """Start a broker, or a cluster of `brokers` (on free ports unless `port` is given),
     yield its bootstrap list, stop it on exit."""
-    cluster = LocalCluster(mode, port or free_ports(brokers), home, brokers).start()
+    cluster = LocalCluster(mode, port or free_ports(brokers), home, brokers, security).start()
     try:
         yield cluster.bootstrap
     finally:

@@ -7,6 +7,7 @@ allows (irislab.layout).
 """
 
 import base64
+import os
 import socket
 import string
 import uuid
@@ -16,6 +17,10 @@ from irislab.errors import BrokerError
 from irislab.layout import min_insync_replicas, replication_factor
 
 HOST = "127.0.0.1"
+
+# what ends a plaintext node's server.properties, where a secured one's security goes
+PLAINTEXT = ("# No security: any client that reaches the port may do anything.\n"
+             "# --security sasl-ssl ends this file with config/{template} instead.")
 
 
 def free_port():
@@ -55,9 +60,21 @@ def kraft_cluster_id():
             return cluster_id
 
 
+def fill(template, **values):
+    """A template of config/ with its ${placeholders} filled in."""
+    return string.Template((CONFIG / template).read_text()).substitute(values)
+
+
+def write_private(path, data):
+    """Write a file only its owner may read (mode 600 from its creation on)."""
+    path.unlink(missing_ok=True)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+        f.write(data)
+
+
 def write(template, path, **values):
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(string.Template((CONFIG / template).read_text()).substitute(values))
+    path.write_text(fill(template, **values))
     return path
 
 
@@ -66,15 +83,24 @@ def write_zookeeper(path, data_dir, port):
 
 
 def write_server(mode, path, node_id, port, data_dir, brokers, zookeeper_port=None,
-                 controller_ports=None):
+                 controller_ports=None, security=None):
     """One node's server.properties. controller_ports (kraft): node id -> its controller
-    port, every node being one voter of the quorum."""
+    port, every node being one voter of the quorum. security: the values of the
+    sasl-ssl-<mode>.properties template (security.Security.prepare), or None: plaintext.
+    The file may hold the brokers' password: only its owner may read it."""
     replicas = replication_factor(brokers)
     values = {"node_id": node_id, "port": port, "data_dir": data_dir,
-              "replication_factor": replicas, "min_insync": min_insync_replicas(replicas)}
+              "replication_factor": replicas, "min_insync": min_insync_replicas(replicas),
+              "listener": "SASL_SSL" if security else "PLAINTEXT",
+              "security": (fill(MODES[mode]["sasl-ssl"], **security) if security
+                           else PLAINTEXT.format(template=MODES[mode]["sasl-ssl"]))}
     if mode == "zookeeper":
         values["zookeeper_port"] = zookeeper_port
     else:
         values["controller_port"] = controller_ports[node_id]
         values["quorum_voters"] = ",".join(f"{i}@{HOST}:{p}" for i, p in controller_ports.items())
-    return write(MODES[mode]["server"], path, **values)
+        # a node proves itself to the controllers with its certificate (mutual TLS)
+        values["controller_protocol"] = "SSL" if security else "PLAINTEXT"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_private(path, fill(MODES[mode]["server"], **values).encode())
+    return path

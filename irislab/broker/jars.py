@@ -22,13 +22,16 @@ JARS = HERE / "jars"
 
 HEAP = "-Xmx512m"
 
-# mode -> the POM that pins its Kafka version, its server.properties template, how it logs
+# mode -> the POM that pins its Kafka version, its server.properties template and what
+# --security sasl-ssl adds to it, how it logs
 MODES = {
     "zookeeper": {"pom": HERE / "kafka-3.9" / "pom.xml",
                   "server": "server-zookeeper.properties",
+                  "sasl-ssl": "sasl-ssl-zookeeper.properties",
                   "logging": "-Dlog4j.configuration=file:" + str(CONFIG / "log4j.properties")},
     "kraft": {"pom": HERE / "kafka-4" / "pom.xml",
               "server": "server-kraft.properties",
+              "sasl-ssl": "sasl-ssl-kraft.properties",
               "logging": "-Dlog4j2.configurationFile=" + str(CONFIG / "log4j2.properties")},
 }
 
