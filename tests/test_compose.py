@@ -468,13 +468,32 @@ def test_the_secure_broker_refuses_what_no_acl_allows_and_its_super_users_are_it
     assert env["KAFKA_AUTHORIZER_CLASS_NAME"] == \
         "org.apache.kafka.metadata.authorizer.StandardAuthorizer"  # KRaft's
     assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
-    # the broker's certificate (its login on the controller's listener) and its SCRAM login
-    # (in its JAAS file), and admin
-    certificate = shlex.split(script_line(setup_script(), "-genkeypair", "-alias broker"))
+    # the settings the setup writes into the broker's server.properties: "=" in a value
+    [target] = [target for target, (_, source) in mounts(secure("kafka-secure")).items()
+                if source == "secure-config"]
+    assert target == "/mnt/shared/config"  # the image's start script adds its settings to it
+    written = dict(line.split("=", 1) for line in printed_lines(
+        script_line(setup_script(), "printf", f"> {target}/server.properties")))
+    assert set(written) == {"super.users", "ssl.principal.mapping.rules"}
+    # the broker: user broker by its SCRAM login (its JAAS file) and, on the controller's
+    # listener, by its certificate, whose CN the mapping rule makes the user's name
     jaas_user = re.search(r'username="(\w+)"', script_line(setup_script(), "KafkaServer"))[1]
-    assert env["KAFKA_SUPER_USERS"].split(";") == [
-        f"User:{jaas_user}", "User:admin", f"User:{option_values(certificate, '-dname')[0]}"]
+    certificate = shlex.split(script_line(setup_script(), "-genkeypair", "-alias broker"))
+    assert option_values(certificate, "-dname") == [f"CN={jaas_user}"]
+    rule = re.fullmatch(r"RULE:(.+)/(.+)/,DEFAULT", written["ssl.principal.mapping.rules"])
+    assert re.sub(rule[1], rule[2].replace("$1", r"\1"), f"CN={jaas_user}") == jaas_user
+    assert written["super.users"].split(";") == [f"User:{jaas_user}", "User:admin"]
     assert jaas_user == "broker"
+
+
+def test_no_kafka_setting_of_an_apache_image_holds_an_equals_sign():
+    """The apache/kafka image's start script drops such a value (its utility splits each
+    variable at "="): the broker would start without it."""
+    for name, service in every_service().items():
+        if image_tag(service)[0] == "apache/kafka":
+            for variable, value in environment(service).items():
+                if variable.startswith("KAFKA_") and variable != "KAFKA_OPTS":
+                    assert "=" not in str(value), f"{name}: {variable}"
 
 
 def test_the_brokers_certificate_names_every_host_its_clients_connect_to():
