@@ -217,7 +217,7 @@ def main(args):
     settings = cli.client_settings(args)
     # consumers may start before the producer; and this user may READ the role's topics
     # (and its group): else nothing is read
-    topics = tuple(sorted({topic for topic, _ in ROLE_PARTITIONS[args.role]}))
+    topics = tuple(dict.fromkeys(topic for topic, _ in ROLE_PARTITIONS[args.role]))
     ensure_topics(settings, needs=Needs("READ", topics, args.group))
     freeze_what_is_loaded()  # a speed-up for long runs: see irislab/heap.py
     with access.refusals_explained(settings, "READ", args.group):  # an ACL changed meanwhile

@@ -55,12 +55,20 @@ def lab_topics(admin):
     A topic the client may not DESCRIBE is an AccessError: the broker would not even say
     whether it exists."""
     described = ask(admin.describe_topics, list(TOPIC_PARTITIONS))
-    hidden = [t["name"] for t in described
-              if t["error_code"] == TopicAuthorizationFailedError.errno]
+    hidden = in_layout_order(t["name"] for t in described
+                             if t["error_code"] == TopicAuthorizationFailedError.errno)
     if hidden:
         raise access.not_authorized(admin.config, "DESCRIBE", "topic", hidden)
     return {t["name"]: sorted(t["partitions"], key=lambda p: p["partition_index"])
             for t in described if t["error_code"] == 0}
+
+
+def in_layout_order(topics):
+    """Topics as the layout lists them, any others after (a broker answers in its own
+    order)."""
+    topics = set(topics)
+    return [topic for topic in TOPIC_PARTITIONS if topic in topics] + sorted(
+        topics.difference(TOPIC_PARTITIONS))
 
 
 def partition_counts(topics):
@@ -108,9 +116,10 @@ def check_needs(admin, needs):
     """An AccessError naming what the broker's ACLs refuse of `needs`. The broker lists the
     operations the client may do on each topic and group (an empty list: it does not say,
     as before Kafka 2.3, or for a group that does not exist yet)."""
-    refused = [t["name"] for t in ask(admin.describe_topics, list(needs.topics))
-               if t["error_code"] == TopicAuthorizationFailedError.errno
-               or needs.operation not in (t.get("authorized_operations") or [needs.operation])]
+    refused = in_layout_order(
+        t["name"] for t in ask(admin.describe_topics, list(needs.topics))
+        if t["error_code"] == TopicAuthorizationFailedError.errno
+        or needs.operation not in (t.get("authorized_operations") or [needs.operation]))
     if refused:
         raise access.not_authorized(admin.config, needs.operation, "topic", refused)
     if needs.group is not None:
@@ -143,7 +152,8 @@ def create_topics(admin, topics, replicas, recreate=False, timeout=30):
     def created():  # once no topic is left that the controller still says exists
         nonlocal spec
         result = ask(admin.create_topics, spec, raise_errors=False)
-        refused = [t["name"] for t in result["topics"] if t["error_code"] in REFUSED]
+        refused = in_layout_order(t["name"] for t in result["topics"]
+                                  if t["error_code"] in REFUSED)
         if refused:
             raise access.cannot_create(admin.config, refused)
         exists = [t["name"] for t in result["topics"]
@@ -170,7 +180,7 @@ def delete_topics(admin, timeout=30):
     """Delete the lab's topics. The controller is asked, for all of them: a broker's metadata
     may lag behind it, in either direction."""
     result = ask(admin.delete_topics, list(TOPIC_PARTITIONS), raise_errors=False)
-    refused = [t["name"] for t in result["topics"] if t["error_code"] in REFUSED]
+    refused = in_layout_order(t["name"] for t in result["topics"] if t["error_code"] in REFUSED)
     if refused:
         raise access.not_authorized(admin.config, "DELETE", "topic", refused,
                                     note="a reset deletes the lab's topics")
