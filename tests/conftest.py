@@ -1,5 +1,6 @@
-"""Fixtures: one real Apache Kafka broker per mode for the whole test session, and every
-script a test starts stopped when it ends. What tests share besides fixtures is in lab.py.
+"""Fixtures: one real Apache Kafka broker per mode for the whole test session (and one
+secured broker per mode, for the tests that use it), and every script a test starts
+stopped when it ends. What tests share besides fixtures is in lab.py.
 
 IRISLAB_MODES (e.g. "kraft") restricts the run to some modes; the default is both.
 Tests marked `unit` need no broker: `make test-fast` runs them alone.
@@ -10,11 +11,11 @@ from typing import NamedTuple
 
 import pytest
 
-from irislab.broker import free_port, local_broker
+from irislab.broker import LocalCluster, free_port, free_ports, local_broker
 from tests.lab import MODES, scripts_running, stop_scripts
 
 # fixtures that start Apache Kafka: a unit test may use none of them
-BROKER_FIXTURES = {"kafka", "own_broker", "cluster", "healthy"}
+BROKER_FIXTURES = {"kafka", "own_broker", "cluster", "healthy", "secured"}
 
 
 class Kafka(NamedTuple):
@@ -32,6 +33,28 @@ def kafka(request, tmp_path_factory):
     home = tmp_path_factory.mktemp(f"broker-{request.param}")
     with local_broker(request.param, home) as bootstrap:
         yield Kafka(request.param, home, bootstrap)
+
+
+class Secured(NamedTuple):
+    """A secured broker (start --security sasl-ssl) and the users' files it wrote."""
+    mode: str
+    home: Path
+    bootstrap: str
+
+    def client_file(self, user):
+        """The user's client.properties (admin, producer, consumer), librdkafka's spelling."""
+        return self.home / f"client-{user}.properties"
+
+
+@pytest.fixture(scope="session", params=MODES)
+def secured(request, tmp_path_factory):
+    """One broker per mode secured with TLS, SCRAM-SHA-512 logins and ACLs."""
+    home = tmp_path_factory.mktemp(f"secured-{request.param}")
+    cluster = LocalCluster(request.param, free_ports(1), home, security="sasl-ssl").start()
+    try:
+        yield Secured(request.param, home, cluster.bootstrap)
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ started it ends, passed or failed: see the `every_script_stopped` fixture in con
 """
 
 import json
+import logging
 import os
 import re
 import signal
@@ -227,7 +228,7 @@ def new_topic(bootstrap, partitions=2):
     return name
 
 
-# --- what landed where, read by an independent client (kcat)
+# --- what landed where, read by an independent client (kcat, or confluent-kafka)
 
 def kcat_records(bootstrap, topic, partition):
     """(offset, key, value dict) of every record on a partition, read by kcat."""
@@ -238,18 +239,50 @@ def kcat_records(bootstrap, topic, partition):
             (line.split("\t", 2) for line in out.splitlines())]
 
 
-def landed(bootstrap):
-    """id -> list of (topic, partition, key, value) for every record in the lab's topics."""
+def librdkafka_records(config, topic, partition, timeout=30):
+    """(offset, key, value dict) of every record on a partition, read by confluent-kafka
+    (librdkafka) with `config`, a client.properties' keys and values in librdkafka's
+    spelling: a secured cluster's (Debian's kcat cannot log in to Kafka 4.1 with SCRAM)."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+    # a group id librdkafka insists on; the partition is assigned, nothing is committed
+    consumer = Consumer({**config, "group.id": "lab-test-reader", "enable.auto.commit": False},
+                        logger=logging.getLogger("librdkafka"))  # shown if the test fails
+    try:
+        _, end = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
+        consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
+        records, deadline = [], time.monotonic() + timeout
+        while (records[-1][0] + 1 if records else 0) < end:
+            assert time.monotonic() < deadline, f"read {len(records)} of {end} records " \
+                                                f"of {topic}[{partition}] in {timeout} s"
+            message = consumer.poll(0.5)
+            if message is not None:
+                assert message.error() is None, message.error()
+                records.append((message.offset(), message.key().decode(),
+                                json.loads(message.value())))
+        return records
+    finally:
+        consumer.close()
+
+
+def properties(path):
+    """key -> value of a plain client.properties file (key=value lines, # comments)."""
+    lines = Path(path).read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line.strip() and line[0] != "#")
+
+
+def landed(bootstrap, read=kcat_records):
+    """id -> list of (topic, partition, key, value) for every record in the lab's topics,
+    as read(bootstrap, topic, partition) reads them."""
     where = {}
     for topic in ("virginicasetosa", "versicolor"):
         for partition in (0, 1):
-            for _, key, value in kcat_records(bootstrap, topic, partition):
+            for _, key, value in read(bootstrap, topic, partition):
                 where.setdefault(value["id"], []).append((topic, partition, key, value))
     return where
 
 
-def assert_each_row_landed_once_where_the_lab_says(bootstrap):
-    where = landed(bootstrap)
+def assert_each_row_landed_once_where_the_lab_says(bootstrap, read=kcat_records):
+    where = landed(bootstrap, read)
     assert sorted(where) == list(range(150))
     for record_id, copies in where.items():
         assert len(copies) == 1, f"id {record_id} landed {len(copies)} times"

@@ -15,8 +15,12 @@ themselves and admin, need no ACL.
               stop at); on consumer groups whose name starts with "lab" (a prefixed ACL):
               READ (join the group, commit, fetch its offsets; READ implies DESCRIBE)
 
-Neither may create, delete or alter a topic, see another topic, or touch the cluster: the
-admin user creates the lab's topics when the cluster starts.
+Kafka lets WRITE and READ imply DESCRIBE; DESCRIBE is granted on its own all the same, so
+that a user whose WRITE or READ is taken away still sees the topics and is refused where it
+writes or reads, not earlier. Neither user may create, delete or alter a topic, see another
+topic, or touch the cluster: the admin user creates the lab's topics when the cluster
+starts. Without WRITE, kafka-python's producer is refused at its first request, the
+producer id (InitProducerId: ClusterAuthorizationFailed), before any record is sent.
 """
 
 from kafka.admin import (ACL, ACLOperation, ACLPermissionType, ACLResourcePatternType,

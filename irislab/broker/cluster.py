@@ -214,13 +214,11 @@ class LocalCluster:
         at once, since a KRaft quorum forms only when a majority of its voters is up."""
         kafkas = [n for n in nodes if n.name != "zookeeper"]
         if len(kafkas) < len(nodes):
-            # ZooKeeper's first start on this data: a secured cluster's first users go in
-            new = not (self.data / "zookeeper" / "version-2").exists()
             self.zookeeper.spawn(java(self.mode, "org.apache.zookeeper.server.quorum.QuorumPeerMain",
                                       self.home / "config" / "zookeeper.properties"))
             zookeeper_port = self._info()["zookeeper"]
             self._wait({self.zookeeper: lambda: _port_answers(zookeeper_port)}, deadline)
-            if self.security and new:
+            if self.security:  # its first users, before the brokers that log in as them
                 self.security.store_in_zookeeper(self.mode, zookeeper_port)
         for node in kafkas:
             self._spawn_kafka(node)

@@ -41,7 +41,7 @@ from irislab.broker import acls
 from irislab.broker.certificates import make_certificates
 from irislab.broker.configs import write_private
 from irislab.broker.jars import java
-from irislab.clientconfig import read_client_config
+from irislab.clientconfig import ClientConfigError, read_client_config
 from irislab.errors import BrokerError
 from irislab.layout import TOPIC_PARTITIONS
 from irislab.waiting import wait_until
@@ -76,6 +76,8 @@ class Security:
         self.ca_file = self.folder / "ca.pem"
         self.keystore = self.folder / "broker.pem"
         self.passwords_file = Path(data) / "passwords.json"
+        # written once the users are in ZooKeeper: a start that failed before that does it again
+        self.stored_in_zookeeper = Path(data) / "zookeeper" / "users-stored"
         self._passwords = None
 
     def client_file(self, user):
@@ -125,8 +127,11 @@ class Security:
                 ("--add-scram", f"{MECHANISM}=[name={user},password={self.passwords[user]}]")]
 
     def store_in_zookeeper(self, mode, zookeeper_port):
-        """Write the users the brokers need into ZooKeeper (one kafka-configs each, at
-        once: each is a JVM start)."""
+        """Write the users the brokers need into ZooKeeper, unless they are there from an
+        earlier start on the same data (one kafka-configs each, at once: each is a JVM
+        start)."""
+        if self.stored_in_zookeeper.exists():
+            return
         runs = [subprocess.Popen(
             java(mode, "kafka.admin.ConfigCommand", "--zookeeper", f"127.0.0.1:{zookeeper_port}",
                  "--alter", "--entity-type", "users", "--entity-name", user,
@@ -138,12 +143,16 @@ class Security:
             if run.returncode != 0:
                 raise BrokerError("storing the SCRAM users in ZooKeeper failed:\n"
                                   + self.hide(output.strip()))
+        self.stored_in_zookeeper.touch()
 
     # --- once the brokers answer
 
     def client_settings(self, user="admin", bootstrap=None):
         """kafka-python's settings for `user` (from its file), at `bootstrap` if given."""
-        settings = read_client_config(self.client_file(user))
+        try:
+            settings = read_client_config(self.client_file(user))
+        except ClientConfigError as e:
+            raise BrokerError(f"the secured cluster's client file will not do: {e}") from None
         if bootstrap:
             settings["bootstrap_servers"] = bootstrap
         return settings
