@@ -560,7 +560,7 @@ def test_the_users_files_are_client_properties_that_reach_the_published_listener
     setup = secure(SECURE.setup)
     [(folder, target)] = [(Path(mount["source"]), mount["target"]) for mount in setup["volumes"]
                           if mount["type"] == "bind"]
-    assert folder == COMPOSE_FILE.parent / "var" / "secure"  # in the project, ignored by git
+    assert folder == COMPOSE_FILE.parent / "var" / "compose-secure"  # in the project, ignored by git
     assert "var/" in (COMPOSE_FILE.parent / ".gitignore").read_text().splitlines()
     script = setup_script()
     assert f"cp ca.pem {target}/ca.pem" in script
@@ -569,10 +569,10 @@ def test_the_users_files_are_client_properties_that_reach_the_published_listener
     assert users == ["admin", "producer", "consumer"]
     # the file read as irislab reads it, from the project's folder (relative paths)
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "var" / "secure").mkdir(parents=True)
+    (tmp_path / "var" / "compose-secure").mkdir(parents=True)
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out",
-                    "var/secure/ca.pem", "-days", "1", "-subj", "/CN=ca"],
+                    "var/compose-secure/ca.pem", "-days", "1", "-subj", "/CN=ca"],
                    check=True, capture_output=True)
     for user in users:
         path = tmp_path / f"client-{user}.properties"
@@ -584,5 +584,5 @@ def test_the_users_files_are_client_properties_that_reach_the_published_listener
             environment(secure("kafka-secure"))["KAFKA_SASL_ENABLED_MECHANISMS"]
         assert settings["sasl_plain_username"] == user
         assert settings["sasl_plain_password"] == f"$(cat {user}.password)"  # the shell's
-        assert settings["ssl_cafile"] == "var/secure/ca.pem"
+        assert settings["ssl_cafile"] == "var/compose-secure/ca.pem"
         assert settings["ssl_check_hostname"] is True
