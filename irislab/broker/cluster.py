@@ -315,8 +315,8 @@ class LocalCluster:
 
     def client_files_text(self):
         """Where a secured cluster's client.properties files are, for start and status."""
-        lines = [f"secured: SASL_SSL, SCRAM-SHA-512 logins, ACLs; each user's "
-                 f"client.properties (mode 600) for --client-config:"]
+        lines = ["secured: SASL_SSL, SCRAM-SHA-512 logins, ACLs; each user's "
+                 "client.properties (mode 600) for --client-config:"]
         for user in CLIENT_USERS:
             lines.append(f"  {user:<9} {shown(self.security.client_file(user))}")
         return "\n".join(lines)
