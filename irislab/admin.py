@@ -117,8 +117,9 @@ def ensure_topics(settings, reset=False, needs=None):
 
 def check_needs(admin, needs):
     """An AccessError naming what the broker's ACLs refuse of `needs`. The broker lists the
-    operations the client may do on each topic and group (an empty list: it does not say,
-    as before Kafka 2.3, or for a group that does not exist yet)."""
+    operations the client may do on each topic and group; where it lists none (before Kafka
+    2.3, or a group that does not exist yet) the command goes on, and a refusal comes when
+    it reads or writes."""
     refused = in_layout_order(
         t["name"] for t in ask(admin.describe_topics, list(needs.topics))
         if t["error_code"] == TopicAuthorizationFailedError.errno
