@@ -209,16 +209,19 @@ def test_a_killed_controller_is_replaced_and_the_cluster_still_takes_topics_and_
                            healthy.bootstrap)
     assert f"Controller: {controller(healthy)} (" in described.stdout
 
-    with KafkaAdminClient(bootstrap_servers=healthy.bootstrap) as admin:
-        for _ in range(10):  # the admin client may first pick the dead broker
-            try:
+    def created():
+        # a new client each try: one may first pick the dead broker, and keep it
+        try:
+            with KafkaAdminClient(bootstrap_servers=healthy.bootstrap,
+                                  request_timeout_ms=5000) as admin:
                 admin.create_topics({"after-the-controller": {"num_partitions": 2,
                                                               "replication_factor": 2}})
-                break
-            except TopicAlreadyExistsError:  # an earlier try went through after all
-                break
-            except KafkaError:
-                time.sleep(1)
+        except TopicAlreadyExistsError:  # an earlier try went through after all
+            pass
+        except KafkaError:
+            return False
+        return True
+    wait_for(created, 60, "the cluster to create a topic")
     # the brokers learn of a new topic from the controller a moment later
     wait_for(lambda: ("after-the-controller", 1) in metadata(healthy)[1], 30,
              "the new topic in kcat's metadata")
