@@ -14,6 +14,7 @@ OUT=out
 BOOTSTRAP=127.0.0.1:$PORT
 
 say() { printf '\n==> %s\n' "$*"; }
+source scripts/lab_steps.sh
 
 say "Starting Apache Kafka ($MODE mode) on $BOOTSTRAP, with a fresh data folder $HOME_DIR"
 $PY -m irislab.broker stop --home "$HOME_DIR" >/dev/null  # a demo interrupted earlier
@@ -25,22 +26,7 @@ trap 'say "Stopping the broker"; $PY -m irislab.broker stop --home "$HOME_DIR"' 
 say "Creating the topics (python -m irislab.admin)"
 $PY -m irislab.admin --bootstrap-server "$BOOTSTRAP"
 
-say "Starting the three consumers in the background (python consumer.py --role all|setosa|virginica)"
-pids=()
-for role in all setosa virginica; do
-    $PY consumer.py --role "$role" --bootstrap-server "$BOOTSTRAP" \
-        --plot-file "$OUT/iris_sepal.png" >"$OUT/consumer-$role.txt" 2>&1 &
-    pids+=($!)
-done
-sleep 2
-
-say "Streaming the iris data set (python producer1.py)"
-$PY producer1.py --bootstrap-server "$BOOTSTRAP" >"$OUT/producer.txt"
-tail -n 1 "$OUT/producer.txt"
-
-say "Waiting for the consumers: each stops 10 s after its last record (consumer_timeout_ms)"
-failed=0
-for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+run_the_lab --bootstrap-server "$BOOTSTRAP" -- --bootstrap-server "$BOOTSTRAP"
 
 for role in all setosa virginica; do
     say "consumer --role $role ($OUT/consumer-$role.txt), first and last lines:"

@@ -17,6 +17,7 @@ PRODUCER=$HOME_DIR/client-producer.properties
 CONSUMER=$HOME_DIR/client-consumer.properties
 
 say() { printf '\n==> %s\n' "$*"; }
+source scripts/lab_steps.sh
 
 say "Starting a secured Apache Kafka ($MODE mode) on 127.0.0.1:$PORT, with a fresh folder $HOME_DIR"
 $PY -m irislab.broker stop --home "$HOME_DIR" >/dev/null  # a demo interrupted earlier
@@ -28,22 +29,7 @@ trap 'say "Stopping the cluster"; $PY -m irislab.broker stop --home "$HOME_DIR"'
 say "The consumers log in as user consumer (--client-config $CONSUMER):"
 sed 's/^sasl.password=.*/sasl.password=(hidden here)/' "$CONSUMER"
 
-say "Starting the three consumers in the background, as user consumer"
-pids=()
-for role in all setosa virginica; do
-    $PY consumer.py --role "$role" --client-config "$CONSUMER" \
-        --plot-file "$OUT/iris_sepal.png" >"$OUT/consumer-$role.txt" 2>&1 &
-    pids+=($!)
-done
-sleep 2
-
-say "Streaming the iris data set as user producer (python producer1.py --client-config $PRODUCER)"
-$PY producer1.py --client-config "$PRODUCER" >"$OUT/producer.txt"
-tail -n 1 "$OUT/producer.txt"
-
-say "Waiting for the consumers: each stops 10 s after its last record (consumer_timeout_ms)"
-failed=0
-for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+run_the_lab --client-config "$CONSUMER" -- --client-config "$PRODUCER"
 for role in all setosa virginica; do
     say "consumer --role $role ($OUT/consumer-$role.txt), its last line:"
     tail -n 1 "$OUT/consumer-$role.txt"
