@@ -37,8 +37,6 @@ from irislab.plot import LivePlot, display_available, plot_sepals
 from irislab.reading import CONSUMER_SETTINGS, ReadSettings, Tally, finishing, read_at_scale
 from irislab.record import MEASUREMENTS
 
-SEPALS = ("sepal_length", "sepal_width")
-
 
 # -- the lab's consumers ------------------------------------------------------------------
 
@@ -60,7 +58,7 @@ def lab_consumer(args, role):
 def consume_all(args):
     """Consumer 1: every record of both topics, then the sepal plot."""
     consumer = lab_consumer(args, "all")
-    tally = Tally(keep=SEPALS)  # keeps each record's sepal length and width for the plot
+    tally = Tally()  # what was read: the plot draws its sepals
     with finishing(consumer, tally):
         for message in consumer:
             record = tally.add(message)  # None: not an iris row, skipped
@@ -72,7 +70,7 @@ def consume_all(args):
 def consume_setosa(args):
     """Consumer 2: the setosa records as a table, a row as each arrives."""
     consumer = lab_consumer(args, "setosa")
-    tally = Tally(keep=MEASUREMENTS)  # for the summary at the end
+    tally = Tally()  # what was read: summed up at the end
     if not args.summary:
         print(TABLE_HEADER, flush=True)
     with finishing(consumer, tally):
@@ -124,7 +122,8 @@ def table_row(message, record):
 def setosa_summary(tally):
     """The setosa measurements' count, mean, std, min and max, as pandas describes them."""
     import pandas as pd  # only the setosa consumer needs it: the others start faster
-    rows, counts = tally.kept("setosa")  # each distinct row once, with how many records had it
+    # each distinct row once, with how many records had it
+    rows, counts = tally.kept("setosa", MEASUREMENTS)
     distinct = pd.DataFrame(rows, columns=MEASUREMENTS).to_numpy()
     measurements = pd.DataFrame(distinct.repeat(counts, axis=0), columns=MEASUREMENTS)
     return measurements.describe().loc[["count", "mean", "std", "min", "max"]].round(2)
@@ -175,7 +174,7 @@ def read_beyond_the_lab(args):
     until = ("each partition's end offset" if args.exit_at_end
              else f"{args.timeout_ms / 1000:g} s pass without a record")
     print(f"role {args.role}: {where} until {until}", flush=True)
-    tally = Tally(keep={"all": SEPALS, "setosa": MEASUREMENTS}.get(args.role, ()))
+    tally = Tally()
     show = None
     if not args.summary:
         show = {"all": print_record, "setosa": print_table_row,

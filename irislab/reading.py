@@ -31,9 +31,11 @@ from irislab.record import SPECIES
 from irislab.progress import progress_bar
 
 # Every consumer's settings beyond the address: poll() hands over up to 2000 records at a
-# time (the default is 500; fewer, larger batches cost less per record), and a broker that
-# restarts is reconnected to within a second.
-CONSUMER_SETTINGS = {"max_poll_records": 2000, **CLIENT_SETTINGS}
+# time (the default is 500; fewer, larger batches cost less per record); with nothing to
+# read, the broker answers a fetch after 0.1 s, not 0.5 s, since a request sent meanwhile
+# (the end offsets, once the lab's loop ends) waits behind it; and a broker that restarts
+# is reconnected to within a second.
+CONSUMER_SETTINGS = {"max_poll_records": 2000, "fetch_max_wait_ms": 100, **CLIENT_SETTINGS}
 
 # With a group or --live, the batch loop wakes up this often, even without records, to
 # commit what it has shown and redraw the plot.
@@ -44,22 +46,15 @@ def warn(text):
     print(text, file=sys.stderr, flush=True)
 
 
-def species_only(record):
-    return (record.species,)
-
-
 class Tally:
-    """What a consumer read, kept compact so that a million records fit: how many records
-    of each (topic, partition, species and the values a role keeps for its ending) it read,
-    and the malformed records it skipped, each with one warning line. Role all keeps the
-    sepals (for the plot), the setosa role every measurement (for its summary); a --repeat
-    run repeats the same 150 flowers, so this stays small."""
+    """What a consumer read, kept compact so that a million records fit: how many times it
+    read each distinct record on each partition, and the malformed records it skipped, each
+    with one warning line. A --repeat run repeats the same 150 flowers, so this stays small;
+    counting is one dictionary update a record, since a record's hash is kept with it
+    (irislab/codec.py)."""
 
-    def __init__(self, keep=()):
-        self.keep = tuple(keep)
-        # a record -> (species, *kept values), in C (attrgetter of one name gives no tuple)
-        self.values = attrgetter("species", *self.keep) if self.keep else species_only
-        self.counts = {}  # (topic, partition, (species, *kept values)) -> records read
+    def __init__(self):
+        self.counts = {}  # (topic, partition, IrisRecord) -> records read
         self.skipped = 0
         self.missing = None  # after reading: why the output is incomplete, or None
         self.warn = warn
@@ -73,7 +68,7 @@ class Tally:
             self.warn(f"warning: skipped topic={message.topic} partition={message.partition} "
                       f"offset={message.offset}: {record.reason}")
             return None
-        key = message.topic, message.partition, self.values(record)
+        key = message.topic, message.partition, record
         counts = self.counts
         counts[key] = counts.get(key, 0) + 1
         return record
@@ -91,24 +86,24 @@ class Tally:
 
     def per_species(self):
         totals = Counter()
-        for (_, _, values), n in self.counts.items():
-            totals[values[0]] += n
+        for (_, _, record), n in self.counts.items():
+            totals[record.species] += n
         return totals
 
-    def kept(self, species):
-        """The kept values of one species' records: (distinct rows of the kept values, how
-        many records had each row)."""
+    def kept(self, species, fields):
+        """Some fields of one species' records: (the distinct rows of those fields, how many
+        records had each row)."""
+        values = attrgetter(*fields)
         rows = Counter()
-        for (_, _, values), n in self.counts.items():
-            if values[0] == species:
-                rows[values[1:]] += n
+        for (_, _, record), n in self.counts.items():
+            if record.species == species:
+                rows[values(record)] += n
         return list(rows), list(rows.values())
 
     def sepals(self):
-        """The plot's data (keep the sepals): species -> (distinct (length, width) points,
-        records read)."""
-        return {species: (points, sum(counts))
-                for species in SPECIES for points, counts in [self.kept(species)]}
+        """The plot's data: species -> (distinct (length, width) points, records read)."""
+        return {species: (points, sum(counts)) for species in SPECIES
+                for points, counts in [self.kept(species, ("sepal_length", "sepal_width"))]}
 
     def summary(self):
         """--summary's lines: the records per partition and per species."""

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from irislab.codec import MAX_VALUE_BYTES, Malformed, decode_value
+from irislab import codec
+from irislab.codec import MAX_VALUE_BYTES, Malformed, RecordDeserializer, decode_value
 from irislab.dataset import load_iris
 from irislab.record import FIELDS, MAX_CM, MEASUREMENTS, SPECIES
 from producer1 import flower_values
@@ -66,6 +67,28 @@ def test_every_record_the_producer_writes_round_trips():
 def test_a_predicted_species_survives_the_round_trip():
     assert decode_value(as_json({**VALID, "predicted": "versicolor"})) == {
         **VALID, "predicted": "versicolor"}
+
+
+def test_the_deserializer_decodes_a_value_seen_before_to_an_equal_record(monkeypatch):
+    """Values it remembers are looked up; past the bound it decodes each one as it comes.
+    Either way a record equals, and hashes as, the same value decoded anew."""
+    monkeypatch.setattr(codec, "REMEMBERED_VALUES", 2)
+    deserializer = RecordDeserializer()
+    values = [as_json({**VALID, "id": i}) for i in range(4)]
+    first = [deserializer.deserialize("versicolor", [], bytes(v)) for v in values]
+    again = [deserializer.deserialize("versicolor", [], bytes(v)) for v in values]
+    assert len(deserializer.decoded) == 2
+    assert again[:2] == first[:2] and again[0] is first[0]  # remembered: the same record
+    for value, one, other in zip(values, first, again):
+        assert one == other and hash(one) == hash(other) == hash(codec.decode_record(value))
+        assert decode_value(value) == {**VALID, "id": one.id}
+    assert [r.id for r in first] == [0, 1, 2, 3]
+    bad = b'{"id": -1}'
+    assert deserializer.deserialize("versicolor", [], bad) == Malformed("missing sepal_length, "
+        "sepal_width, petal_length, petal_width, species")
+    assert deserializer.deserialize("versicolor", [], bad) == deserializer.deserialize(
+        "versicolor", [], bad)  # refused each time, with its reason
+    assert deserializer.deserialize("versicolor", [], None) == Malformed("no value (null)")
 
 
 def test_the_contract_example_decodes():

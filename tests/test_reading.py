@@ -215,7 +215,7 @@ def test_the_setosa_role_sums_up_nothing_when_no_setosa_record_came(stand_in, ca
 # -- the tally -------------------------------------------------------------------------------
 
 def test_the_tally_counts_per_partition_and_species_and_keeps_distinct_sepals():
-    tally = Tally(keep=("sepal_length", "sepal_width"))
+    tally = Tally()
     for offset, (partition, species, length) in enumerate(
             [(1, "setosa", 5.1), (1, "setosa", 5.1), (0, "virginica", 6.3), (1, "setosa", 4.9)]):
         tally.add(Message("virginicasetosa", partition, offset,
@@ -228,6 +228,18 @@ def test_the_tally_counts_per_partition_and_species_and_keeps_distinct_sepals():
     assert tally.sepals()["versicolor"] == ([], 0)
     assert tally.summary() == ("records per partition: virginicasetosa[0] 1, virginicasetosa[1] 3"
                                "\nrecords per species: setosa 3, virginica 1")
+
+
+def test_the_tally_holds_each_distinct_record_once_however_often_it_is_read():
+    deserializer = consumer.RecordDeserializer()
+    tally = Tally()
+    for offset in range(3000):  # 20 passes over 150 flowers, on one partition
+        value = flower(offset % 150, sepal_length=4.0 + offset % 150 / 100)
+        tally.add(Message("virginicasetosa", 1, offset, deserializer.deserialize("t", [], value)))
+    assert tally.count == 3000 and len(tally.counts) == 150
+    rows, counts = tally.kept("setosa", ("sepal_length", "petal_width"))
+    assert len(rows) == 150 and set(counts) == {20}
+    assert (4.0, 0.2) in rows and (5.49, 0.2) in rows
 
 
 def test_the_tally_skips_a_malformed_record():
