@@ -90,6 +90,13 @@ class Security:
             try:
                 self._passwords = json.loads(self.passwords_file.read_text())
             except FileNotFoundError:
+                data = self.passwords_file.parent
+                if data.is_dir() and any(data.iterdir()):  # users stored with other passwords
+                    raise BrokerError(
+                        f"{data} holds a secured cluster whose passwords are gone "
+                        f"({self.passwords_file.name} is missing), so no broker could log in: "
+                        f"restore that file, or delete {data} to start afresh "
+                        "(its records go with it)") from None
                 # 24 URL-safe characters: 144 random bits, and nothing to quote or escape
                 self._passwords = {user: secrets.token_urlsafe(18) for user in USERS}
                 self.passwords_file.parent.mkdir(parents=True, exist_ok=True)
