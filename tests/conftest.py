@@ -12,10 +12,11 @@ from typing import NamedTuple
 import pytest
 
 from irislab.broker import LocalCluster, free_port, free_ports, local_broker
-from tests.lab import MODES, scripts_running, stop_scripts
+from tests.lab import MODES, run_python, scripts_running, stop_scripts
 
 # fixtures that start Apache Kafka: a unit test may use none of them
-BROKER_FIXTURES = {"kafka", "own_broker", "cluster", "healthy", "secured"}
+BROKER_FIXTURES = {"kafka", "own_broker", "cluster", "healthy", "secured",
+                   "secured_cluster"}
 
 
 class Kafka(NamedTuple):
@@ -55,6 +56,20 @@ def secured(request, tmp_path_factory):
         yield Secured(request.param, home, cluster.bootstrap)
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="module", params=MODES)
+def secured_cluster(request, tmp_path_factory):
+    """Three brokers secured alike, started as a user starts them: with the command line."""
+    home = tmp_path_factory.mktemp(f"secured-cluster-{request.param}")
+    started = run_python("-m", "irislab.broker", "start", "--brokers", "3", "--security",
+                         "sasl-ssl", "--mode", request.param, "--port", free_ports(3),
+                         "--home", home, timeout=240)
+    assert started.returncode == 0, started.stderr
+    try:
+        yield Secured(request.param, home, LocalCluster.running_in(home).bootstrap)
+    finally:
+        assert LocalCluster.running_in(home).stop()
 
 
 @pytest.fixture

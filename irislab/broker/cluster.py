@@ -51,7 +51,7 @@ class LocalCluster:
         self.node_ids = range(1, brokers + 1)
         layout = f"{mode}-{brokers}" + (f"-{security}" if security else "")
         self.data = self.home / "data" / layout
-        self.security = Security(self.home, self.data) if security else None
+        self.security = Security(self.home, self.data, mode) if security else None
         self.zookeeper = Node(self.home, "zookeeper")
         self.state_file = self.home / "cluster.json"
 

@@ -19,12 +19,13 @@ takes them:
 
     <home>/client-admin.properties, client-producer.properties, client-consumer.properties
 
-Before the brokers start, the users they need to start (broker, and admin, as whom the
-runner asks whether they are up) are stored where each mode keeps them: KRaft in the
-metadata log, written when the storage is formatted (kafka-storage format --add-scram);
-ZooKeeper mode in ZooKeeper's znodes, through kafka-configs --zookeeper. Once the brokers
-answer, admin adds producer and consumer through the admin API (AlterUserScramCredentials,
-stored in the same places), creates the lab's topics and grants the ACLs.
+Before the brokers start, users are stored where each mode keeps them. KRaft: the users
+the brokers need to start (broker, and admin, as whom the runner asks whether they are up),
+in the metadata log, written when the storage is formatted (kafka-storage format
+--add-scram); once the brokers answer, admin adds producer and consumer through the admin
+API (AlterUserScramCredentials, stored in the same log). ZooKeeper mode: all four, in
+ZooKeeper's znodes, through kafka-configs --zookeeper. Then admin creates the lab's topics
+and grants the ACLs.
 """
 
 import json
@@ -51,8 +52,11 @@ MECHANISM = "SCRAM-SHA-512"
 USERS = ("broker", "admin", "producer", "consumer")
 SUPER_USERS = ("broker", "admin")
 CLIENT_USERS = ("admin", "producer", "consumer")
-# the users that must exist before the brokers start; the others are added through admin
-STORED_BEFORE_START = ("broker", "admin")
+# the users stored before the brokers start, by mode; the others are added through admin.
+# KRaft: those the brokers need to start. ZooKeeper mode: all of them, since there only the
+# controller takes AlterUserScramCredentials, and kafka-python 3.0.12 sends it to any broker
+# and reports the others' refusal (NOT_CONTROLLER) as success
+STORED_BEFORE_START = {"kraft": ("broker", "admin"), "zookeeper": USERS}
 
 CLIENT_FILE = """\
 # The login of user "{user}" on irislab's secured local cluster
@@ -70,8 +74,9 @@ ssl.ca.location={ca}
 class Security:
     """The secrets and files of a cluster kept in `home`, whose data folder is `data`."""
 
-    def __init__(self, home, data):
+    def __init__(self, home, data, mode):
         self.home = Path(home)
+        self.stored_before_start = STORED_BEFORE_START[mode]
         self.folder = self.home / "security"
         self.ca_file = self.folder / "ca.pem"
         self.keystore = self.folder / "broker.pem"
@@ -130,13 +135,12 @@ class Security:
 
     def format_arguments(self):
         """kafka-storage format's arguments that store the users the brokers need."""
-        return [argument for user in STORED_BEFORE_START for argument in
+        return [argument for user in self.stored_before_start for argument in
                 ("--add-scram", f"{MECHANISM}=[name={user},password={self.passwords[user]}]")]
 
     def store_in_zookeeper(self, mode, zookeeper_port):
-        """Write the users the brokers need into ZooKeeper, unless they are there from an
-        earlier start on the same data (one kafka-configs each, at once: each is a JVM
-        start)."""
+        """Write the users into ZooKeeper, unless they are there from an earlier start on
+        the same data (one kafka-configs each, at once: each is a JVM start)."""
         if self.stored_in_zookeeper.exists():
             return
         runs = [subprocess.Popen(
@@ -144,7 +148,7 @@ class Security:
                  "--alter", "--entity-type", "users", "--entity-name", user,
                  "--add-config", f"{MECHANISM}=[password={self.passwords[user]}]"),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            for user in STORED_BEFORE_START]
+            for user in self.stored_before_start]
         for run in runs:
             output = run.communicate()[0]
             if run.returncode != 0:
@@ -170,11 +174,13 @@ class Security:
         reach each broker a moment after they are stored)."""
         settings = self.client_settings(bootstrap=",".join(addresses))
         with connect(settings) as admin:
-            failed = {user: error for user, error in admin.alter_user_scram_credentials(
-                [UserScramCredentialUpsertion(user, MECHANISM, self.passwords[user])
-                 for user in USERS if user not in STORED_BEFORE_START]).items() if error}
-            if failed:
-                raise BrokerError(f"the brokers refused to add the SCRAM users: {failed}")
+            added = [UserScramCredentialUpsertion(user, MECHANISM, self.passwords[user])
+                     for user in USERS if user not in self.stored_before_start]
+            if added:
+                failed = {user: error for user, error
+                          in admin.alter_user_scram_credentials(added).items() if error}
+                if failed:
+                    raise BrokerError(f"the brokers refused to add the SCRAM users: {failed}")
             acls.grant(admin, acls.lab_acls())
         ensure_topics(settings)
         pending = [(user, address) for user in acls.GRANTS for address in addresses]
@@ -187,7 +193,7 @@ class Security:
         except TimeoutError:
             user, address = pending[0]
             raise BrokerError(f"user {user} cannot log in to {address} or see the lab's "
-                              f"topics there {timeout} s after they were granted") from None
+                              f"topics there {timeout:.0f} s after they were granted") from None
 
     def _sees_topics(self, user, address):
         try:
