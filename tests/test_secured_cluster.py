@@ -4,12 +4,12 @@ replicas in sync; the lab runs as users producer and consumer; a broker killed m
 costs nothing, since the others take over its partitions over the same secured listeners."""
 
 from irislab.clientconfig import read_client_config
+from irislab.layout import ROLE_PARTITIONS
 from tests.lab import (ROLE_SPECIES, assert_each_row_landed_once_where_the_lab_says,
                        assert_role_printed_exactly_its_records, librdkafka_records,
                        properties, run_python, start_python, wait_for)
 
-LAB_PARTITIONS = [("versicolor", 0), ("versicolor", 1),
-                  ("virginicasetosa", 0), ("virginicasetosa", 1)]
+LAB_PARTITIONS = ROLE_PARTITIONS["all"]
 
 
 def replicas_in_sync(secured):
