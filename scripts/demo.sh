@@ -13,15 +13,10 @@ HOME_DIR=var/demo
 OUT=out
 BOOTSTRAP=127.0.0.1:$PORT
 
-say() { printf '\n==> %s\n' "$*"; }
 source scripts/lab_steps.sh
 
 say "Starting Apache Kafka ($MODE mode) on $BOOTSTRAP, with a fresh data folder $HOME_DIR"
-$PY -m irislab.broker stop --home "$HOME_DIR" >/dev/null  # a demo interrupted earlier
-rm -rf "$HOME_DIR" "$OUT"
-mkdir -p "$OUT"
-$PY -m irislab.broker start --mode "$MODE" --port "$PORT" --home "$HOME_DIR"
-trap 'say "Stopping the broker"; $PY -m irislab.broker stop --home "$HOME_DIR"' EXIT
+start_fresh_broker --mode "$MODE" --port "$PORT"
 
 say "Creating the topics (python -m irislab.admin)"
 $PY -m irislab.admin --bootstrap-server "$BOOTSTRAP"

@@ -1,5 +1,18 @@
-# The lab's own steps, shared by demo.sh and secure_demo.sh (sourced; they set PY and OUT
-# and define say): the three consumers started in the background, the producer, then the
+# The steps demo.sh and secure_demo.sh share (sourced; they set PY, HOME_DIR and OUT).
+
+say() { printf '\n==> %s\n' "$*"; }
+
+# A broker started afresh in HOME_DIR (a demo interrupted earlier is stopped, its folder and
+# OUT emptied), and stopped when the demo exits. Arguments: start's, beyond --home.
+start_fresh_broker() {
+    $PY -m irislab.broker stop --home "$HOME_DIR" >/dev/null
+    rm -rf "$HOME_DIR" "$OUT"
+    mkdir -p "$OUT"
+    $PY -m irislab.broker start "$@" --home "$HOME_DIR"
+    trap 'say "Stopping the broker"; $PY -m irislab.broker stop --home "$HOME_DIR"' EXIT
+}
+
+# The lab's own steps: the three consumers started in the background, the producer, then the
 # wait for the consumers, each ending 10 s after its last record. Arguments: how the
 # consumers connect, "--", how the producer connects. Sets `failed` to 1 if a consumer did.
 run_the_lab() {

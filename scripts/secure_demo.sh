@@ -16,15 +16,10 @@ OUT=out/secure
 PRODUCER=$HOME_DIR/client-producer.properties
 CONSUMER=$HOME_DIR/client-consumer.properties
 
-say() { printf '\n==> %s\n' "$*"; }
 source scripts/lab_steps.sh
 
 say "Starting a secured Apache Kafka ($MODE mode) on 127.0.0.1:$PORT, with a fresh folder $HOME_DIR"
-$PY -m irislab.broker stop --home "$HOME_DIR" >/dev/null  # a demo interrupted earlier
-rm -rf "$HOME_DIR" "$OUT"
-mkdir -p "$OUT"
-$PY -m irislab.broker start --security sasl-ssl --mode "$MODE" --port "$PORT" --home "$HOME_DIR"
-trap 'say "Stopping the cluster"; $PY -m irislab.broker stop --home "$HOME_DIR"' EXIT
+start_fresh_broker --security sasl-ssl --mode "$MODE" --port "$PORT"
 
 say "The consumers log in as user consumer (--client-config $CONSUMER):"
 sed 's/^sasl.password=.*/sasl.password=(hidden here)/' "$CONSUMER"
