@@ -68,10 +68,11 @@ def healthy(cluster):
     wait_until_in_sync(cluster)
 
 
-def metadata(cluster):
-    """kcat's view of the cluster: broker ids, and (topic, partition) -> (leader, replicas, isr)."""
-    out = subprocess.run(["kcat", "-b", cluster.bootstrap, "-L", "-J"], capture_output=True,
-                         text=True, timeout=30).stdout
+def metadata(cluster, address=None):
+    """kcat's view of the cluster, from any of its brokers (or the one at `address`): broker
+    ids, and (topic, partition) -> (leader, replicas, isr)."""
+    out = subprocess.run(["kcat", "-b", address or cluster.bootstrap, "-L", "-J"],
+                         capture_output=True, text=True, timeout=30).stdout
     meta = json.loads(out)
     partitions = {(t["topic"], p["partition"]): (p["leader"], sorted(r["id"] for r in p["replicas"]),
                                                  sorted(r["id"] for r in p["isrs"]))
@@ -80,10 +81,12 @@ def metadata(cluster):
 
 
 def wait_until_in_sync(cluster):
+    """Until every broker says so: one that has not yet heard of topics just created would
+    answer a later metadata() without them."""
     def in_sync():
-        _, partitions = metadata(cluster)
+        views = (metadata(cluster, address)[1] for address in cluster.bootstrap.split(","))
         return all(partitions.get(tp, (0, [], []))[2] == list(range(1, BROKERS + 1))
-                   for tp in LAB_PARTITIONS)
+                   for partitions in views for tp in LAB_PARTITIONS)
     wait_for(in_sync, 90, lambda: f"every lab partition to have all three replicas in sync: "
                                   f"{metadata(cluster)[1]}")
 
