@@ -1,9 +1,8 @@
 """The errors a user can act on, and how a command reports them: one line on stderr naming
-the cause, exit status 1 (2, bad usage, is argparse's). A leaf module: every part of
-irislab may import it, and it imports nothing of irislab.
+the cause, exit status 1 (2, bad usage, is argparse's). Every part of irislab may
+import it; it imports nothing of irislab but the leaf module kafka_client.
 """
 
-import logging
 import sys
 
 
@@ -33,9 +32,9 @@ def run_command(main, args, prog):
     status: main's own, 1 for a runtime failure, 130 for Ctrl-C."""
     # imported here, so that importing the error types does not load kafka-python
     from kafka.errors import KafkaError
-    # kafka-python logs every failed connection attempt; our own message says what matters
-    logging.getLogger("kafka").addHandler(logging.NullHandler())
-    logging.getLogger("kafka").propagate = False
+
+    from irislab import kafka_client
+    kafka_client.prepare()
     try:
         return main(args)
     except LabError as e:
