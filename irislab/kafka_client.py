@@ -22,13 +22,13 @@ def prepare():
 def report_lost_connections_as_kafka_errors():
     """Make every lost connection fail its requests with a KafkaConnectionError.
 
-    kafka-python 3.0.12 (and its main branch in 2026) passes the socket's own error
-    (ConnectionResetError, say) to the connection when a broker resets it before the client
-    has finished logging in: a broker being killed does. A metadata request waiting on that
-    connection then fails with that OSError, and the client's metadata refresh loop, which
-    retries only Kafka errors, ends for good. The client never learns a new topic or leader
-    again: the producer's next send() to a new topic fails after 60 s with "Failed to update
-    metadata". As a KafkaConnectionError the failure is retried, on another broker.
+    kafka-python 3.0.12 (and its main branch in 2026) passes the socket's own error to the
+    connection when a broker resets it before the TLS handshake: a broker being killed does.
+    A metadata request waiting on that connection then fails with ConnectionResetError, and
+    the client's metadata refresh loop, which retries only Kafka errors, ends for good. The
+    client never learns a new topic or leader again: the producer's first send() to
+    versicolor failed after 60 s with "Failed to update metadata". As a
+    KafkaConnectionError the failure is retried, on the next broker.
     tests/test_kafka_client.py fails if kafka-python changes underneath."""
     connection_lost = KafkaConnection.connection_lost
     if hasattr(connection_lost, "__wrapped__"):
