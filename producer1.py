@@ -122,6 +122,8 @@ def main(args):
     producer = KafkaProducer(**settings,
                              key_serializer=IdSerializer(),  # the values are bytes already
                              **producer_config(args.delivery_timeout_ms))
+    for topic in TOPIC_PARTITIONS:  # asked now, so that no send() stops mid-stream to ask
+        producer.partitions_for(topic)
     freeze_what_is_loaded()  # a speed-up for long runs: see irislab/heap.py
     report = DeliveryReport(settings)
     total = len(values) * args.repeat

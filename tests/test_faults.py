@@ -62,6 +62,32 @@ def test_a_consumer_that_loses_the_broker_says_its_output_is_incomplete(own_brok
     assert "Traceback" not in err
 
 
+def test_a_broker_gone_before_versicolor_is_reached_is_reported_at_the_delivery_timeout(
+        own_broker):
+    """The producer asked for both topics' partitions before its first record: it goes on
+    sending to versicolor with the broker down, and says what was not delivered once the
+    delivery timeout is up, instead of waiting a minute for the topic and stopping there."""
+    reset_topics(own_broker.bootstrap)
+    producer = start_producer(own_broker.bootstrap, "--delay", "0.02",
+                              "--delivery-timeout-ms", "5000")
+    producer.wait_for_line(r"^sent ", count=20)  # setosa: virginicasetosa only, so far
+    own_broker.kill()
+    try:
+        out, err = producer.communicate(timeout=45)
+    finally:
+        own_broker.start()
+    assert producer.returncode == 1 and "Traceback" not in err, err
+    delivered = [int(line.split(" id=")[1].split()[0]) for line in out.splitlines()
+                 if line.startswith("sent ")]
+    assert 20 <= len(delivered) < 50 and max(delivered) < 50  # no versicolor got through
+    assert out.splitlines()[-1] == f"delivered {len(delivered)} of 150 records sent"
+    assert err.splitlines()[-1].startswith(f"producer1.py: error: {150 - len(delivered)} of "
+                                           "150 records were not delivered")
+    where = landed(own_broker.bootstrap)  # nothing delivered is lost, nothing doubled
+    assert set(delivered) <= set(where)
+    assert [i for i, copies in where.items() if len(copies) != 1] == []
+
+
 def test_status_reports_a_crash_start_recovers_and_stop_is_safe_to_repeat(own_broker):
     cli = ("-m", "irislab.broker")
     own_broker.kill()  # returns once the process is gone
