@@ -23,11 +23,11 @@ def test_passwords_are_made_once_kept_private_and_read_back(tmp_path):
 
 def test_data_whose_passwords_are_gone_is_refused_in_one_line(tmp_path):
     data = tmp_path / "data" / "zookeeper-1-sasl-ssl"
-    Security(tmp_path, data, "kraft").passwords
+    Security(tmp_path, data, "zookeeper").passwords
     (data / "zookeeper").mkdir()
     (data / "passwords.json").unlink()
     with pytest.raises(BrokerError) as refused:
-        Security(tmp_path, data, "kraft").passwords
+        Security(tmp_path, data, "zookeeper").passwords
     message = str(refused.value)
     assert "\n" not in message
     assert message.startswith(f"{data} holds a secured cluster whose passwords are gone")

@@ -219,7 +219,7 @@ class LocalCluster:
             zookeeper_port = self._info()["zookeeper"]
             self._wait({self.zookeeper: lambda: _port_answers(zookeeper_port)}, deadline)
             if self.security:  # its first users, before the brokers that log in as them
-                self.security.store_in_zookeeper(self.mode, zookeeper_port)
+                self.security.store_in_zookeeper(zookeeper_port)
         for node in kafkas:
             self._spawn_kafka(node)
         self._wait({node: self._answers(node) for node in kafkas}, deadline)

@@ -72,10 +72,12 @@ ssl.ca.location={ca}
 
 
 class Security:
-    """The secrets and files of a cluster kept in `home`, whose data folder is `data`."""
+    """The secrets and files of a cluster kept in `home`, whose data folder is `data`,
+    running in `mode` (kraft or zookeeper)."""
 
     def __init__(self, home, data, mode):
         self.home = Path(home)
+        self.mode = mode
         self.stored_before_start = STORED_BEFORE_START[mode]
         self.folder = self.home / "security"
         self.ca_file = self.folder / "ca.pem"
@@ -138,13 +140,13 @@ class Security:
         return [argument for user in self.stored_before_start for argument in
                 ("--add-scram", f"{MECHANISM}=[name={user},password={self.passwords[user]}]")]
 
-    def store_in_zookeeper(self, mode, zookeeper_port):
+    def store_in_zookeeper(self, zookeeper_port):
         """Write the users into ZooKeeper, unless they are there from an earlier start on
         the same data (one kafka-configs each, at once: each is a JVM start)."""
         if self.stored_in_zookeeper.exists():
             return
         runs = [subprocess.Popen(
-            java(mode, "kafka.admin.ConfigCommand", "--zookeeper", f"127.0.0.1:{zookeeper_port}",
+            java(self.mode, "kafka.admin.ConfigCommand", "--zookeeper", f"127.0.0.1:{zookeeper_port}",
                  "--alter", "--entity-type", "users", "--entity-name", user,
                  "--add-config", f"{MECHANISM}=[password={self.passwords[user]}]"),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
