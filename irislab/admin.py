@@ -17,6 +17,7 @@ kafka-consumer-groups --describe, each consumer group's committed offsets and la
 import argparse
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Optional
 
@@ -34,23 +35,28 @@ from irislab.layout import (TOPIC_PARTITIONS, min_insync_replicas, partition_lab
 from irislab.waiting import wait_until
 
 
-def connect(settings, timeout_ms=cli.CONNECT_MS):
+def connect(settings, timeout_ms=cli.CONNECT_MS, say_waiting=False):
     """An admin client built with `settings` (cli.client_settings: the address, and any
-    --client-config), or with a bare bootstrap address."""
+    --client-config), or with a bare bootstrap address. say_waiting: a command's first
+    connection says on stderr that it is still trying, if it has not connected within a
+    second, rather than wait in silence until its error."""
     if isinstance(settings, str):
         settings = {"bootstrap_servers": settings}
     bootstrap = settings["bootstrap_servers"]
     cli.check_resolves(bootstrap)
-    # a refused certificate, protocol or login is said now, in up to half the time:
-    # kafka-python would only log it and try again until its timeout
-    started = time.monotonic()
-    preflight.check_connection(settings, timeout_ms / 2000)
-    bootstrap_ms = timeout_ms - int((time.monotonic() - started) * 1000)
-    try:
-        return KafkaAdminClient(**settings, bootstrap_timeout_ms=bootstrap_ms,
-                                request_timeout_ms=timeout_ms)
-    except KafkaTimeoutError:
-        raise cli.unreachable(bootstrap) from None
+    waiting = cli.said_if_slow(f"trying to reach a Kafka broker at {bootstrap} for up to "
+                               f"{timeout_ms / 1000:g} s ...") if say_waiting else nullcontext()
+    with waiting:
+        # a refused certificate, protocol or login is said now, in up to half the time:
+        # kafka-python would only log it and try again until its timeout
+        started = time.monotonic()
+        preflight.check_connection(settings, timeout_ms / 2000)
+        bootstrap_ms = timeout_ms - int((time.monotonic() - started) * 1000)
+        try:
+            return KafkaAdminClient(**settings, bootstrap_timeout_ms=bootstrap_ms,
+                                    request_timeout_ms=timeout_ms)
+        except KafkaTimeoutError:
+            raise cli.unreachable(bootstrap) from None
 
 
 def lab_topics(admin):
@@ -96,7 +102,7 @@ def ensure_topics(settings, reset=False, needs=None):
     """Create the lab's topics if missing (after deleting them, with reset); check the rest,
     and that the client may do what `needs` says. Returns topic -> (its replication factor,
     "created" or "exists")."""
-    with connect(settings) as admin:
+    with connect(settings, say_waiting=True) as admin:
         if reset:
             delete_topics(admin)
         # after a reset, every lab topic is created anew, whatever a broker's metadata
@@ -128,7 +134,8 @@ def check_needs(admin, needs):
         raise access.not_authorized(admin.config, needs.operation, "topic", refused)
     if needs.group is not None:
         try:
-            allowed = (ask(admin.describe_groups, [needs.group])[needs.group]
+            allowed = (group_offsets.ask_coordinator(admin.describe_groups,
+                                                     [needs.group])[needs.group]
                        .get("authorized_operations") or ["READ"])  # not said: go on
         except GroupAuthorizationFailedError:  # not even DESCRIBE, which READ implies
             allowed = []
@@ -219,7 +226,7 @@ def describe(settings):
     controller, as lines of text in kafka-topics --describe's shape."""
     def ids(nodes):
         return ",".join(map(str, nodes)) or "-"
-    with connect(settings) as admin:
+    with connect(settings, say_waiting=True) as admin:
         topics = lab_topics(admin)
         brokers = sorted(ask(admin.describe_cluster)["brokers"], key=lambda b: b["broker_id"])
         controller, how = controller_if_allowed(admin)
@@ -272,7 +279,7 @@ def diagnose(settings, partitions):
 def groups_report(settings, names=None):
     """--groups: the named consumer groups (or all), as text: state, assignor, members, and
     a row per partition in kafka-consumer-groups' columns."""
-    with connect(settings) as admin:
+    with connect(settings, say_waiting=True) as admin:
         groups = group_offsets.describe_groups(admin, names)
     if not groups:
         return f"no consumer groups on the cluster at {settings['bootstrap_servers']}"

@@ -6,6 +6,9 @@ command reports a runtime failure (one line, exit 1) is irislab.errors.run_comma
 import argparse
 import os
 import socket
+import sys
+import threading
+from contextlib import contextmanager
 
 from irislab import clientconfig
 from irislab.errors import LabError
@@ -92,6 +95,23 @@ def check_resolves(bootstrap):
             socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
         except socket.gaierror:
             raise LabError(f"cannot resolve the broker's host name {host!r} ({address})") from None
+
+
+# how long a command waits for the broker in silence before it says it is trying
+PATIENCE_S = 1.0
+
+
+@contextmanager
+def said_if_slow(text, after_s=PATIENCE_S):
+    """Print text on stderr if the block has not ended after after_s seconds: a wait of
+    several seconds (a broker that does not answer yet) is not spent in silence."""
+    timer = threading.Timer(after_s, print, [text], {"file": sys.stderr, "flush": True})
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def unreachable(bootstrap):

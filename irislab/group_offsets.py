@@ -4,6 +4,8 @@ per partition with the group's committed offset, the partition's log-end offset 
 between them. python -m irislab.admin --groups prints it.
 
     describe_groups(admin, names)   the groups, asked of the cluster: [GroupView]
+    ask_coordinator(request, ...)   a question about groups, asked once their coordinator
+                                    is up (a fresh broker starts it on a group's first use)
     groups_text(groups)             the text admin prints
 
 A partition gets a row if a member holds it or the group has committed an offset for it.
@@ -12,17 +14,27 @@ no member holding the partition (CONSUMER-ID, HOST, CLIENT-ID), no leader to ask
 log-end offset (LOG-END-OFFSET and LAG).
 """
 
+import sys
+import time
 from dataclasses import dataclass
 from typing import Optional
 
 from kafka import TopicPartition
 from kafka.admin import OffsetSpec
-from kafka.errors import GroupIdNotFoundError
+from kafka.errors import (CoordinatorLoadInProgressError, CoordinatorNotAvailableError,
+                          GroupIdNotFoundError, NotCoordinatorError)
 
 from irislab.cluster_facts import ask
 from irislab.errors import LabError
 from irislab.groups import REBALANCING, partition_list
 from irislab.layout import layout_order
+
+# How long to wait for a group's coordinator. A broker that has never had a group creates
+# __consumer_offsets (50 partitions) on the first FindCoordinator, and answers "not
+# available" until it has: about a second on an idle machine, several on a busy one.
+COORDINATOR_WAIT_S = 30
+COORDINATOR_STARTING = (CoordinatorNotAvailableError, CoordinatorLoadInProgressError,
+                        NotCoordinatorError)
 
 MISSING = "-"
 COLUMNS = ("GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
@@ -74,12 +86,12 @@ def describe_groups(admin, names=None):
     names = list(dict.fromkeys(names))  # each once, in the order given
     if not names:
         return []
-    described = ask(admin.describe_groups, names)
+    described = ask_coordinator(admin.describe_groups, names)
     missing = [name for name in names if not exists(described[name])]
     if missing:
         raise LabError(f"no consumer group {', '.join(map(repr, missing))} on the cluster "
                        "(python -m irislab.admin --groups lists those there are)")
-    committed = ask(admin.list_group_offsets, names)
+    committed = ask_coordinator(admin.list_group_offsets, names)
     members = {name: members_of(described[name]) for name in names}
     held = {name: {tp: m for m in members[name] for tp in m.partitions} for name in names}
     keys = {name: sorted({(tp.topic, tp.partition) for tp, o in committed[name].items()
@@ -96,6 +108,44 @@ def describe_groups(admin, names=None):
         views.append(GroupView(name, group["group_state"], group["protocol_data"] or "",
                                members[name], rows))
     return views
+
+
+def ask_coordinator(request, names, wait_s=COORDINATOR_WAIT_S):
+    """request(names), a question about consumer groups that their coordinator answers,
+    asked again while the broker says the coordinator is not there yet (not available, still
+    loading the groups, or moving: NotCoordinator), as Kafka's own tools wait for it; one
+    line on stderr says so, once. After wait_s it is a LabError."""
+    deadline = time.monotonic() + wait_s
+    said = False
+    while True:
+        try:
+            answer = request(names)
+            starting = coordinator_starting(answer)
+        except COORDINATOR_STARTING as e:
+            starting = type(e).__name__
+        if starting is None:
+            return answer
+        if time.monotonic() >= deadline:
+            raise LabError(f"no coordinator for group {', '.join(names)} after {wait_s} s: "
+                           f"the broker still answers {starting}")
+        if not said:
+            print(f"waiting for the coordinator of group {', '.join(names)}: a broker starts "
+                  "it on a group's first use (topic __consumer_offsets)",
+                  file=sys.stderr, flush=True)
+            said = True
+        time.sleep(0.2)
+
+
+def coordinator_starting(answer):
+    """The name of the error, if a group of a describe_groups answer (which carries each
+    group's error as text, where other requests raise it) says its coordinator is not there
+    yet; else None."""
+    for group in answer.values():
+        error = group.get("error") if isinstance(group, dict) else None
+        for starting in COORDINATOR_STARTING:
+            if error and starting.__name__ in error:
+                return starting.__name__
+    return None
 
 
 def exists(described):

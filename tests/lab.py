@@ -47,6 +47,14 @@ RECORD_LINE = re.compile(r"^topic=(\S+) partition=(\d) offset=(\d+) id=(\d+) spe
 READING_LINE = r"^role \w+: "
 # the setosa role's last part: pandas' describe() of the measurements
 SETOSA_SUMMARY = "the setosa measurements, summarised by pandas (describe):"
+# what a command says on stderr when the broker has not answered within a second
+WAITING_LINE = re.compile(r"trying to reach a Kafka broker at \S+ for up to [\d.]+ s \.\.\.")
+
+
+def error_lines(stderr):
+    """The lines of stderr but the note that the command is still trying to connect, which
+    a busy machine may make it print before a refusal or an error."""
+    return [line for line in stderr.splitlines() if not WAITING_LINE.fullmatch(line)]
 
 
 # --- running a script

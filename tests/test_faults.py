@@ -10,7 +10,7 @@ import time
 import pytest
 
 from irislab.broker import LocalCluster, free_port
-from tests.lab import (MODES, READING_LINE, SPECIES, kcat_records, landed, produce,
+from tests.lab import (MODES, READING_LINE, SPECIES, error_lines, kcat_records, landed, produce,
                        reset_topics, run_python, start_consumer, start_producer)
 
 
@@ -180,5 +180,5 @@ def test_a_wrong_address_is_a_one_line_error(request, command, address, message)
     result = run_python(*command, "--bootstrap-server", address, timeout=30)
     assert time.monotonic() - started < 15
     assert result.returncode == 1
-    assert len(result.stderr.splitlines()) == 1
-    assert message.format(address=address) in result.stderr
+    assert len(error_lines(result.stderr)) == 1
+    assert message.format(address=address) in error_lines(result.stderr)[0]

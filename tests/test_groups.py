@@ -16,7 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from irislab.broker import jars_dir
 from irislab.layout import ROLE_PARTITIONS
-from tests.lab import (SETOSA_SUMMARY, SPECIES, consume, produce, records, reset_topics,
+from tests.lab import (SETOSA_SUMMARY, SPECIES, consume, error_lines, produce, records, reset_topics,
                        run_python, start_consumer, start_producer, start_python, wait_for)
 
 ASSIGNMENT = re.compile(r"^(assigned|revoked): (.*)$")
@@ -258,7 +258,7 @@ def test_members_of_one_group_with_different_assignors_is_a_one_line_error(kafka
     wait_for(lambda: held(member.out), 60, "the first member to join")
     other = consume_as_member(kafka, tmp_path, group, "--assignor", "cooperative")
     assert other.returncode == 1
-    assert other.stderr.splitlines() == [
+    assert error_lines(other.stderr) == [
         f"consumer.py: error: group {group} refused this member: its members share the "
         "partitions with another assignor than cooperative, and every member of a group must "
         "use the same --assignor (to switch: stop every member, then start them with the new "
@@ -408,6 +408,6 @@ def test_groups_names_a_group_that_does_not_exist_in_one_line(kafka):
     result = run_python("-m", "irislab.admin", "--groups", "no-such-group",
                         "--bootstrap-server", kafka.bootstrap, timeout=60)
     assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr.splitlines() == [
+    assert error_lines(result.stderr) == [
         "python -m irislab.admin: error: no consumer group 'no-such-group' on the cluster "
         "(python -m irislab.admin --groups lists those there are)"]

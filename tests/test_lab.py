@@ -5,6 +5,7 @@ each consumer printed and drew."""
 import re
 import subprocess
 import time
+import uuid
 
 import pytest
 from kafka import KafkaAdminClient
@@ -13,7 +14,8 @@ from kafka.errors import TopicAlreadyExistsError
 from tests.lab import (COLOURS, EXPECTED_HOME, IRIS, READING_LINE, ROLE_SPECIES, SPECIES,
                        assert_each_row_landed_once_where_the_lab_says,
                        assert_role_printed_exactly_its_records, colour_columns, colour_pixels,
-                       kcat_records, landed, produce, reset_topics, run_python, start_consumer)
+                       WAITING_LINE, consume, kcat_records, landed, produce, reset_topics,
+                       run_python, start_consumer, start_python, wait_for)
 
 
 def delete_topics(kafka, topics):
@@ -137,9 +139,15 @@ def test_a_topic_with_one_partition_is_refused_and_nothing_is_written(kafka):
     ["-m", "irislab.admin", "--groups"], ["-m", "irislab.admin", "--groups", "lab", "--watch"]])
 def test_no_broker_is_a_one_line_error_naming_the_address(command, unused_address):
     started = time.monotonic()
-    result = run_python(*command, "--bootstrap-server", unused_address, timeout=30)
+    script = start_python(*command, "--bootstrap-server", unused_address)
+    # it says that it is trying, and where, while it still tries: not a silent wait
+    wait_for(lambda: WAITING_LINE.fullmatch(script.err.partition("\n")[0]), 30,
+             lambda: f"the line saying it is trying to reach {unused_address}: {script.err!r}")
+    assert script.poll() is None and unused_address in script.err
+    out, err = script.communicate(timeout=30)
     assert time.monotonic() - started < 15
-    assert result.returncode == 1
-    assert len(result.stderr.splitlines()) == 1
-    assert f"cannot reach a Kafka broker at {unused_address}" in result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
+    assert script.returncode == 1
+    assert len(err.splitlines()) == 2
+    assert f"cannot reach a Kafka broker at {unused_address}" in err.splitlines()[1]
+    assert "Traceback" not in err + out
+

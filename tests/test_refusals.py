@@ -19,7 +19,7 @@ from irislab.broker import acls
 from irislab.broker.certificates import make_certificates
 from irislab.clientconfig import read_client_config
 from irislab.layout import TOPIC_PARTITIONS
-from tests.lab import (landed, librdkafka_records, properties, produce, reset_topics,
+from tests.lab import (error_lines, landed, librdkafka_records, properties, produce, reset_topics,
                        run_python, start_python, wait_for)
 
 # each command as the lab runs it, and the user it runs as
@@ -73,11 +73,11 @@ def assert_refused(args, secrets):
     elapsed = time.monotonic() - started
     shown = f"python {' '.join(map(str, args))}\n{result.stdout[-2000:]}\n{result.stderr}"
     assert result.returncode == 1, shown
-    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr, shown
+    assert len(error_lines(result.stderr)) == 1 and "Traceback" not in result.stderr, shown
     assert elapsed < cli.CONNECT_MS / 1000, f"{elapsed:.1f} s: {shown}"
     for secret in secrets:
         assert secret not in result.stdout + result.stderr
-    return result.stderr.strip()
+    return error_lines(result.stderr)[0]
 
 
 def each_command(secured, connection, says):

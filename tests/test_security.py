@@ -13,7 +13,7 @@ from kafka.admin import (ACLFilter, ACLOperation, ACLPermissionType, ACLResource
 from irislab.broker import acls
 from irislab.clientconfig import read_client_config
 from tests.lab import (ROLE_SPECIES, assert_each_row_landed_once_where_the_lab_says,
-                       assert_role_printed_exactly_its_records, librdkafka_records,
+                       assert_role_printed_exactly_its_records, error_lines, librdkafka_records,
                        properties, run_python, start_python, wait_for)
 
 DELIVERED = ("delivered 150 of 150 records sent (versicolor[0] 25, versicolor[1] 25, "
@@ -105,8 +105,8 @@ def test_a_consumer_without_read_on_the_topics_is_refused_in_one_line(secured, t
             acls.grant(admin, read)
             wait_for(lambda: held(admin, read), 30, "READ granted again")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
-    assert result.stderr.startswith("consumer.py: error: ")
+    assert len(error_lines(result.stderr)) == 1 and "Traceback" not in result.stderr
+    assert error_lines(result.stderr)[0].startswith("consumer.py: error: ")
     assert_no_password_in(secured, result.stdout, result.stderr)
 
 
