@@ -144,8 +144,12 @@ def finish(args, tally):
         show = args.show and display_available()
         if args.show and not show:
             print("warning: no display, so --show only saves the plot", file=sys.stderr)
-        plot_sepals(tally.sepals(), args.plot_file, show)
-        print(f"saved the sepal plot of {tally.count} records to {args.plot_file}")
+        if tally.count:
+            plot_sepals(tally.sepals(), args.plot_file, show)
+            print(f"saved the sepal plot of {tally.count} records to {args.plot_file}")
+        else:  # a rerun that read nothing (a group that had read everything) keeps the plot
+            kept = "kept the plot there" if Path(args.plot_file).exists() else "saved none"
+            print(f"no records to plot: {kept} ({args.plot_file})")
     print(f"read {tally.count} records, skipped {tally.skipped} malformed"
           + (" (INCOMPLETE)" if tally.missing else ""))
     if not (tally.count or tally.skipped or tally.missing or args.exit_at_end or args.group):

@@ -107,7 +107,7 @@ class LivePlot:
                 draw_sepals(self.ax, sepals)
                 if self.window:
                     self.fig.canvas.draw_idle()
-                else:
+                elif any(records.values()):  # empty axes never replace a plot that is there
                     self.rewrite_file()
         if self.window:
             self.fig.canvas.flush_events()  # keep the window responsive between records

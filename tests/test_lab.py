@@ -151,3 +151,23 @@ def test_no_broker_is_a_one_line_error_naming_the_address(command, unused_addres
     assert f"cannot reach a Kafka broker at {unused_address}" in err.splitlines()[1]
     assert "Traceback" not in err + out
 
+
+def test_a_group_rerun_that_reads_nothing_keeps_the_plot(kafka, tmp_path):
+    reset_topics(kafka.bootstrap)
+    produce(kafka.bootstrap)
+    plot, group = tmp_path / "sepal.png", f"keep-{uuid.uuid4().hex[:8]}"
+    first = consume(kafka.bootstrap, "all", "--group", group, "--exit-at-end", "--plot-file", plot)
+    assert f"saved the sepal plot of 150 records to {plot}" in first.stdout.splitlines()
+    drawn = plot.read_bytes()
+    # the group has read everything: the rerun reads nothing and leaves the plot as it was
+    rerun = consume(kafka.bootstrap, "all", "--group", group, "--exit-at-end", "--plot-file", plot)
+    assert rerun.stdout.splitlines()[-2:] == [
+        f"no records to plot: kept the plot there ({plot})", "read 0 records, skipped 0 malformed"]
+    assert plot.read_bytes() == drawn
+    assert all(n > 200 for n in colour_pixels(plot).values())
+    # and where there is no plot yet, it draws no empty one
+    elsewhere = tmp_path / "none.png"
+    rerun = consume(kafka.bootstrap, "all", "--group", group, "--exit-at-end",
+                    "--plot-file", elsewhere)
+    assert f"no records to plot: saved none ({elsewhere})" in rerun.stdout.splitlines()
+    assert not elsewhere.exists()
