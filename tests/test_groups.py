@@ -70,7 +70,9 @@ def two_members(kafka, tmp_path, names, timeout_ms):
 
 
 def test_two_members_share_the_partitions_and_show_each_row_once(kafka, tmp_path):
-    group, members = two_members(kafka, tmp_path, ("a", "b"), timeout_ms=6000)
+    # members that end only when the test stops them: with a short --timeout-ms, the first
+    # could end on the empty topics before the second had started and joined
+    group, members = two_members(kafka, tmp_path, ("a", "b"), timeout_ms=60000)
     a_held, b_held = (held(member.out) for member in members)
     assert not a_held & b_held
     produce(kafka.bootstrap)
