@@ -1,13 +1,20 @@
-"""The command lines without a broker, run as a user runs them: bad usage is exit 2 with one
-line naming the bad value, bad input files are exit 1 with one line naming the file, both
-before any broker is contacted; and the bootstrap list's parsing on its own."""
+"""The command lines without a broker: bad usage is exit 2 with one line naming the bad value,
+bad input files are exit 1 with one line naming the file, both before any broker is contacted;
+and the bootstrap list's parsing on its own.
+
+Each script's entry point runs as a user runs it, in a process of its own, once (--help);
+the other cases run the same two steps, parse the arguments then run_command(main, ...), in
+the test's own process, which does not pay a Python start-up with pandas and kafka-python for
+each of them."""
 
 import argparse
-import os
+import importlib
+from typing import NamedTuple
 
 import pytest
 
 from irislab.cli import bootstrap_address, positive_int
+from irislab.errors import run_command
 from tests.lab import run_python
 
 pytestmark = pytest.mark.unit
@@ -18,6 +25,34 @@ ADMIN = ("-m", "irislab.admin")
 BROKER = ("-m", "irislab.broker")
 PROG = {CONSUMER: "consumer.py", PRODUCER: "producer1.py", ADMIN: "python -m irislab.admin",
         BROKER: "python -m irislab.broker"}
+# each command's module, and the name its __main__ line gives run_command
+ENTRY = {CONSUMER: ("consumer", "consumer.py"), PRODUCER: ("producer1", "producer1.py"),
+         ADMIN: ("irislab.admin", "python -m irislab.admin"),
+         BROKER: ("irislab.broker.__main__", "irislab.broker")}
+
+
+class Ran(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_here(capsys):
+    """run_here(command, *args): the command's __main__ line in this process: its arguments
+    parsed (argparse exits 2 on bad usage), then run_command(main, args, name); what it
+    printed, and its exit status."""
+    def run(command, *args):
+        name, prog = ENTRY[command]
+        module = importlib.import_module(name)
+        parse = getattr(module, "parse_args", None) or module.build_parser().parse_args
+        try:
+            code = run_command(module.main, parse([str(a) for a in args]), prog)
+        except SystemExit as e:
+            code = e.code
+        out, err = capsys.readouterr()
+        return Ran(code, out, err)
+    return run
 
 # (command, its arguments, what the error line must name)
 BAD_USAGE = [
@@ -84,16 +119,16 @@ def assert_bad_usage(result, command, named):
 
 @pytest.mark.parametrize("command,args,named", BAD_USAGE,
                          ids=[" ".join([*c, *a]) or "none" for c, a, _ in BAD_USAGE])
-def test_bad_usage_is_exit_2_and_one_line_naming_the_bad_value(command, args, named):
-    assert_bad_usage(run_python(*command, *args, timeout=30), command, named)
+def test_bad_usage_is_exit_2_and_one_line_naming_the_bad_value(run_here, command, args, named):
+    assert_bad_usage(run_here(command, *args), command, named)
 
 
 @pytest.mark.parametrize("command,args", [(CONSUMER, ["--role", "all"]), (PRODUCER, []),
                                           (ADMIN, [])], ids=["consumer", "producer", "admin"])
-def test_a_malformed_kafka_bootstrap_servers_is_bad_usage_naming_it(command, args):
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": "broker-without-port"}
-    result = run_python(*command, *args, timeout=30, env=env)
-    assert_bad_usage(result, command, "'broker-without-port'")
+def test_a_malformed_kafka_bootstrap_servers_is_bad_usage_naming_it(run_here, monkeypatch,
+                                                                   command, args):
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "broker-without-port")
+    assert_bad_usage(run_here(command, *args), command, "'broker-without-port'")
 
 
 @pytest.mark.parametrize("command", [CONSUMER, PRODUCER, ADMIN, BROKER],
@@ -105,9 +140,9 @@ def test_help_is_exit_0_on_stdout(command):
     assert "--help" in result.stdout
 
 
-def test_the_consumers_help_names_the_three_roles():
-    result = run_python(*CONSUMER, "--help", timeout=30)
-    assert "{all,setosa,virginica}" in result.stdout
+def test_the_consumers_help_names_the_three_roles(run_here):
+    result = run_here(CONSUMER, "--help")
+    assert result.returncode == 0 and "{all,setosa,virginica}" in result.stdout
 
 
 # --- bad input files: exit 1, one line naming the file, before any broker is contacted
@@ -124,29 +159,31 @@ def test_the_consumers_help_names_the_three_roles():
      "line 2: '1400' is not a length in cm"),
     ([], "has no iris rows"),
 ])
-def test_a_bad_csv_is_a_one_line_error_naming_the_line(tmp_path, unused_address, lines, error):
+def test_a_bad_csv_is_a_one_line_error_naming_the_line(run_here, tmp_path, unused_address,
+                                                      lines, error):
     csv = tmp_path / "iris.csv"
     csv.write_text("\n".join(lines) + "\n")
     # the file is read before any broker is contacted: nothing is sent
-    result = run_python("producer1.py", "--csv", csv, "--bootstrap-server", unused_address)
+    result = run_here(PRODUCER, "--csv", csv, "--bootstrap-server", unused_address)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [f"producer1.py: error: {csv}, {error}"
                                           if "line" in error else
                                           f"producer1.py: error: {csv} {error}"]
 
 
-def test_a_missing_csv_is_a_one_line_error(tmp_path, unused_address):
-    result = run_python("producer1.py", "--csv", tmp_path / "nosuch.csv",
-                        "--bootstrap-server", unused_address)
+def test_a_missing_csv_is_a_one_line_error(run_here, tmp_path, unused_address):
+    result = run_here(PRODUCER, "--csv", tmp_path / "nosuch.csv", "--bootstrap-server",
+                      unused_address)
     assert result.returncode == 1
     assert result.stderr.startswith(f"producer1.py: error: cannot read {tmp_path / 'nosuch.csv'}")
     assert len(result.stderr.splitlines()) == 1
 
 
-def test_a_plot_file_in_a_missing_folder_is_refused_before_reading(tmp_path, unused_address):
+def test_a_plot_file_in_a_missing_folder_is_refused_before_reading(run_here, tmp_path,
+                                                                   unused_address):
     plot = tmp_path / "no" / "such" / "plot.png"
-    result = run_python("consumer.py", "--role", "all", "--plot-file", plot,
-                        "--bootstrap-server", unused_address)
+    result = run_here(CONSUMER, "--role", "all", "--plot-file", plot, "--bootstrap-server",
+                      unused_address)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         f"consumer.py: error: cannot save the plot to {plot}: no such folder"]
@@ -208,18 +245,18 @@ SECRET = "s3cr3t-Pa55"
      f"sasl.password={SECRET}\nsasl.jaas.config=broken {SECRET}\n", "sasl.jaas.config"),
 ], ids=["missing", "unknown-key", "jks", "gssapi", "bad-jaas"])
 def test_a_bad_client_config_is_bad_usage_naming_it_without_a_secret(
-        tmp_path, command, args, text, named):
+        run_here, tmp_path, command, args, text, named):
     path = tmp_path / "no-such.properties"
     if text is not None:
         path = tmp_path / "client.properties"
         path.write_text(text)
-    result = run_python(*command, *args, "--client-config", path, timeout=30)
+    result = run_here(command, *args, "--client-config", path)
     assert_bad_usage(result, command, named)
     assert SECRET not in result.stdout + result.stderr
 
 
-def test_kafka_client_config_names_the_file_when_no_option_does(tmp_path):
+def test_kafka_client_config_names_the_file_when_no_option_does(run_here, monkeypatch, tmp_path):
     path = tmp_path / "client.properties"
     path.write_text("no.such.key=1\n")
-    env = {**os.environ, "KAFKA_CLIENT_CONFIG": str(path)}
-    assert_bad_usage(run_python(*PRODUCER, timeout=30, env=env), PRODUCER, "no.such.key")
+    monkeypatch.setenv("KAFKA_CLIENT_CONFIG", str(path))
+    assert_bad_usage(run_here(PRODUCER), PRODUCER, "no.such.key")
