@@ -10,9 +10,19 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from irislab.broker import LocalCluster, free_port, free_ports, local_broker
 from tests.lab import MODES, run_python, scripts_running, stop_scripts
+
+# Hypothesis (the decoder's fuzz tests): the same examples on every run (derandomize), so that
+# the suite cannot fail at random; no example database; no per-example deadline (a slow CI
+# machine is not a bug). make test runs "thorough"; make test-fast selects "fast", a tenth of
+# the examples (--hypothesis-profile=fast).
+settings.register_profile("thorough", max_examples=1000, derandomize=True, database=None,
+                          deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fast", settings.get_profile("thorough"), max_examples=100)
+settings.load_profile("thorough")
 
 # fixtures that start Apache Kafka: a unit test may use none of them
 BROKER_FIXTURES = {"kafka", "own_broker", "cluster", "healthy", "secured",

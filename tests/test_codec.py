@@ -5,7 +5,7 @@ import json
 import math
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from irislab import codec
@@ -18,10 +18,11 @@ pytestmark = pytest.mark.unit
 
 
 def fuzz(max_examples):
-    """The same examples on every run (derandomize), so that the suite cannot fail at random;
-    no example database; no per-example deadline (a slow CI machine is not a bug)."""
-    return settings(max_examples=max_examples, database=None, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+    """max_examples under make test (Hypothesis profile "thorough"); make test-fast's profile
+    "fast" runs a tenth of them. Either way the same examples on every run, no example
+    database and no per-example deadline: see the profiles in conftest.py."""
+    share = settings.default.max_examples / settings.get_profile("thorough").max_examples
+    return settings(max_examples=max(10, round(max_examples * share)))
 
 
 VALID = {"id": 0, "sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4,
