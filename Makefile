@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MODE ?= zookeeper
 
-.PHONY: venv jars demo cluster-demo secure-demo test test-fast bench bench-smoke broker-up broker-down broker-status clean
+.PHONY: venv jars demo cluster-demo secure-demo test test-fast test-under-load bench bench-smoke broker-up broker-down broker-status clean
 
 venv: $(VENV)/.installed
 
@@ -35,17 +35,23 @@ secure-demo: jars
 cluster-demo: jars
 	$(PY) scripts/cluster_demo.py --mode $(MODE)
 
-# the whole suite against real local brokers, both modes (IRISLAB_MODES=kraft for one)
+# the whole suite against real local brokers, both modes (IRISLAB_MODES=kraft for one); it
+# ends with the 10 slowest tests
 test: jars
 	@command -v kcat >/dev/null || { echo "make test needs kcat (Debian: apt-get install kcat)"; exit 1; }
 	@command -v Xvfb >/dev/null || { echo "make test needs Xvfb (Debian: apt-get install xvfb)"; exit 1; }
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=10
 
 # the tests that need no broker and no Java (marked unit): seconds, not minutes, with a tenth
 # of make test's fuzz examples; like any pytest run, it fails when it finds no test to run
 # (exit 5)
 test-fast: venv
 	$(PY) -m pytest -m unit -q --hypothesis-profile=fast
+
+# the whole suite with a busy loop on every core for the whole run (scripts/under_load.py),
+# as on a shared CI machine: a test that races a clock shows here
+test-under-load: jars
+	$(PY) scripts/under_load.py $(MAKE) test
 
 # throughput: ours against raw kafka-python, Java and confluent-kafka (RECORDS=300000 for
 # fewer); then the lab's end-to-end time on a warm broker
