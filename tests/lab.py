@@ -47,6 +47,11 @@ RECORD_LINE = re.compile(r"^topic=(\S+) partition=(\d) offset=(\d+) id=(\d+) spe
 READING_LINE = r"^role \w+: "
 # the setosa role's last part: pandas' describe() of the measurements
 SETOSA_SUMMARY = "the setosa measurements, summarised by pandas (describe):"
+# --timeout-ms of a consumer started before the producer: it must outlast the producer's
+# start-up (Python, pandas, the connection, the topic check) until the first record, up to
+# 2.7 s measured here with every core busy. The lab's own 10 s leaves that margin; shorter
+# ones raced the producer on a busy machine.
+BEFORE_THE_PRODUCER_MS = 10000
 # what a command says on stderr when the broker has not answered within a second
 WAITING_LINE = re.compile(r"trying to reach a Kafka broker at \S+ for up to [\d.]+ s \.\.\.")
 

@@ -11,11 +11,12 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError
 
-from tests.lab import (COLOURS, EXPECTED_HOME, IRIS, READING_LINE, ROLE_SPECIES, SPECIES,
+from tests.lab import (BEFORE_THE_PRODUCER_MS, COLOURS, EXPECTED_HOME, IRIS, READING_LINE,
+                       ROLE_SPECIES, SPECIES, WAITING_LINE,
                        assert_each_row_landed_once_where_the_lab_says,
                        assert_role_printed_exactly_its_records, colour_columns, colour_pixels,
-                       WAITING_LINE, consume, kcat_records, landed, produce, reset_topics,
-                       run_python, start_consumer, start_python, wait_for)
+                       consume, kcat_records, landed, produce, reset_topics, run_python,
+                       start_consumer, start_python, wait_for)
 
 
 def delete_topics(kafka, topics):
@@ -30,7 +31,7 @@ def delete_topics(kafka, topics):
             time.sleep(0.3)
 
 
-def lab_consumer(kafka, role, tmp_path, timeout_ms=6000):
+def lab_consumer(kafka, role, tmp_path, timeout_ms=BEFORE_THE_PRODUCER_MS):
     return start_consumer(kafka.bootstrap, role, "--timeout-ms", timeout_ms,
                           "--plot-file", tmp_path / "sepal.png")
 

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from PIL import ImageGrab
 
-from tests.lab import (COLOURS, READING_LINE, colour_pixels, consume, records, reset_topics,
-                       start_consumer, start_producer, wait_for)
+from tests.lab import (BEFORE_THE_PRODUCER_MS, COLOURS, READING_LINE, colour_pixels, consume,
+                       records, reset_topics, start_consumer, start_producer, wait_for)
 
 
 def live_consumer(kafka, plot, env):
-    return start_consumer(kafka.bootstrap, "all", "--live", "--timeout-ms", "3000",
-                          "--plot-file", plot, env=env)
+    return start_consumer(kafka.bootstrap, "all", "--live", "--timeout-ms",
+                          BEFORE_THE_PRODUCER_MS, "--plot-file", plot, env=env)
 
 
 def headless():
@@ -80,10 +80,11 @@ def test_with_a_display_a_window_shows_the_points_as_they_arrive(kafka, tmp_path
     assert sum(screen_colours(x_display).values()) == 0  # an empty screen to start with
     consumer = live_consumer(kafka, plot, env)
     consumer.wait_for_line(READING_LINE)
-    producer = start_producer(kafka.bootstrap, "--delay", "0.05")
+    producer = start_producer(kafka.bootstrap, "--delay", "0.1")
     # mid-stream: setosa (the first 50 rows) and some versicolor have arrived; the window
-    # shows two species' colours at the next redraw, while the producer still sends
-    consumer.wait_for_line(r"^topic=", count=75, timeout=60)
+    # shows two species' colours at the next redraw (every 0.5 s), while the producer still
+    # sends: 90 rows more, 9 s, however slowly a busy machine redraws
+    consumer.wait_for_line(r"^topic=", count=60, timeout=60)
     wait_for(lambda: sum(n > 100 for n in screen_colours(x_display).values()) >= 2, 10,
              lambda: f"two species' colours on the screen: {screen_colours(x_display)}")
     assert producer.poll() is None, "the producer ended before the screen showed the points"

@@ -28,10 +28,8 @@ that mode only.
 
 import os
 import re
-import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
