@@ -11,14 +11,17 @@ from kafka.errors import AuthorizationError, KafkaError, KafkaTimeoutError, Requ
 from kafka.protocol.api_key import ApiKey
 
 
-def ask(request, *args, attempts=5, **kwargs):
+def ask(request, *args, attempts=5, unless=(), **kwargs):
     """admin.request(...), tried again when it failed for a broker being down: kafka-python
     sends an admin request to a broker it picks at random, and on a cluster with a broker
     down that one may be it (the next try avoids it). A timeout is not tried again: it has
-    waited its whole time already (with no KRaft quorum, five tries took 15 s)."""
+    waited its whole time already (with no KRaft quorum, five tries took 15 s). Errors of
+    the types in `unless` are raised at once, for the caller to wait on its own terms."""
     for attempt in range(attempts):
         try:
             return request(*args, **kwargs)
+        except unless:
+            raise
         except KafkaError as e:
             if (not e.retriable or isinstance(e, (KafkaTimeoutError, RequestTimedOutError))
                     or attempt == attempts - 1):

@@ -119,7 +119,7 @@ def ask_coordinator(request, names, wait_s=COORDINATOR_WAIT_S):
     said = False
     while True:
         try:
-            answer = request(names)
+            answer = ask(request, names, unless=COORDINATOR_STARTING)
             starting = coordinator_starting(answer)
         except COORDINATOR_STARTING as e:
             starting = type(e).__name__
