@@ -27,7 +27,7 @@ from kafka.errors import (AuthorizationError, ClusterAuthorizationFailedError,
                           KafkaTimeoutError, TopicAlreadyExistsError,
                           TopicAuthorizationFailedError, UnknownTopicOrPartitionError)
 
-from irislab import access, cli, cluster_facts, group_offsets, preflight
+from irislab import access, cli, clientconfig, cluster_facts, group_offsets, preflight
 from irislab.cluster_facts import ask
 from irislab.errors import LabError, LayoutError, run_command
 from irislab.layout import (TOPIC_PARTITIONS, min_insync_replicas, partition_label,
@@ -50,8 +50,14 @@ def connect(settings, timeout_ms=cli.CONNECT_MS, say_waiting=False):
         # a refused certificate, protocol or login is said now, in up to half the time:
         # kafka-python would only log it and try again until its timeout
         started = time.monotonic()
-        preflight.check_connection(settings, timeout_ms / 2000)
+        answered = preflight.check_connection(settings, timeout_ms / 2000)
         bootstrap_ms = timeout_ms - int((time.monotonic() - started) * 1000)
+        if answered:
+            # kafka-python bootstraps from a broker of the list picked at random, and on
+            # picking one that is down waits out its reconnect backoff (up to 30 s) before it
+            # picks again: with 2 of 3 brokers down it could miss the live one for 8 s. Start
+            # from the one that answered; the client learns the others from it.
+            settings = clientconfig.KafkaSettings(settings, bootstrap_servers=answered)
         try:
             return KafkaAdminClient(**settings, bootstrap_timeout_ms=bootstrap_ms,
                                     request_timeout_ms=timeout_ms)

@@ -46,7 +46,7 @@ class Closed(Exception):
 def check_connection(settings, timeout):
     """Raise irislab.errors.AccessError if the first broker of settings["bootstrap_servers"]
     that accepts a connection refuses the client's TLS, protocol or login, within `timeout`
-    seconds; return if it accepts them, or if nothing says why not."""
+    seconds. Return that broker's address if it accepts them, None if nothing says."""
     deadline = time.monotonic() + timeout
     for address in settings["bootstrap_servers"].split(","):
         host, _, port = address.rpartition(":")
@@ -58,8 +58,9 @@ def check_connection(settings, timeout):
         try:
             Probe(settings, address, host, int(port), deadline).run(sock)
         except Inconclusive:
-            pass
-        return
+            return None
+        return address
+    return None
 
 
 def left(deadline):

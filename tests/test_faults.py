@@ -8,7 +8,9 @@ import threading
 import time
 
 import pytest
+from kafka.net import manager as kafka_net_manager
 
+from irislab import admin
 from irislab.broker import LocalCluster, free_port
 from tests.lab import (MODES, READING_LINE, SPECIES, error_lines, kcat_records, landed, produce,
                        reset_topics, run_python, start_consumer, start_producer)
@@ -182,3 +184,15 @@ def test_a_wrong_address_is_a_one_line_error(request, command, address, message)
     assert result.returncode == 1
     assert len(error_lines(result.stderr)) == 1
     assert message.format(address=address) in error_lines(result.stderr)[0]
+
+
+
+def test_a_bootstrap_list_whose_first_brokers_are_down_reaches_the_live_one(kafka, monkeypatch):
+    """kafka-python bootstraps from a broker of the list picked at random, and waits out the
+    reconnect backoff of a dead one each time it picks it again: on a cluster with two of
+    three brokers down, a command could miss the live one for its 8 s. Here it is made to
+    pick the first of the list every time, as it may by chance."""
+    monkeypatch.setattr(kafka_net_manager.random, "choice", lambda brokers: brokers[0])
+    dead = [f"127.0.0.1:{free_port()}" for _ in range(2)]
+    with admin.connect(",".join([*dead, kafka.bootstrap])) as client:
+        assert [b["port"] for b in client.describe_cluster()["brokers"]] == [kafka.port]
