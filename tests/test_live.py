@@ -31,7 +31,9 @@ def test_without_a_display_the_plot_file_fills_in_and_ends_as_without_live(kafka
     consumer = live_consumer(kafka, plot, headless())
     consumer.wait_for_line(READING_LINE)
     assert not plot.exists()  # empty axes are not drawn into the file
-    producer = start_producer(kafka.bootstrap, "--delay", "0.02")
+    # a 7.5 s stream: the file, rewritten about once a second, changes several times during
+    # it, even when a busy machine stretches the rewrites
+    producer = start_producer(kafka.bootstrap, "--delay", "0.05")
     versions = set()  # the file's contents seen while the records stream
     while producer.poll() is None:
         if plot.exists():
@@ -41,7 +43,7 @@ def test_without_a_display_the_plot_file_fills_in_and_ends_as_without_live(kafka
     out, err = consumer.communicate(timeout=60)
     assert consumer.returncode == 0, err
     assert len(records(out)) == 150
-    assert len(versions) >= 3  # rewritten while the ~3 s stream went on, not only at the end
+    assert len(versions) >= 3  # rewritten while the stream went on, not only at the end
 
     still = tmp_path / "still.png"
     consume(kafka.bootstrap, "all", "--exit-at-end", "--plot-file", still, env=headless())
