@@ -35,12 +35,13 @@ secure-demo: jars
 cluster-demo: jars
 	$(PY) scripts/cluster_demo.py --mode $(MODE)
 
-# the whole suite against real local brokers, both modes (IRISLAB_MODES=kraft for one); it
-# ends with the 10 slowest tests
+# the whole suite against real local brokers, both modes (IRISLAB_MODES=kraft for one), in two
+# pytest-xdist workers: each mode's tests in one of them, with that mode's brokers (the
+# xdist_group marks in tests/conftest.py); it ends with the 10 slowest tests
 test: jars
 	@command -v kcat >/dev/null || { echo "make test needs kcat (Debian: apt-get install kcat)"; exit 1; }
 	@command -v Xvfb >/dev/null || { echo "make test needs Xvfb (Debian: apt-get install xvfb)"; exit 1; }
-	$(PY) -m pytest --durations=10
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=10
 
 # the tests that need no broker and no Java (marked unit): seconds, not minutes, with a tenth
 # of make test's fuzz examples; like any pytest run, it fails when it finds no test to run

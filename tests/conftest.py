@@ -111,3 +111,15 @@ def pytest_collection_modifyitems(config, items):
             if brokers:
                 raise pytest.UsageError(f"{item.nodeid} is marked unit but starts a broker "
                                         f"(fixture {', '.join(sorted(brokers))})")
+        mode = broker_mode(item)
+        if mode is not None:  # make test: each mode's tests in one worker, with its brokers
+            item.add_marker(pytest.mark.xdist_group(mode))
+
+
+def broker_mode(item):
+    """The mode of the brokers a test runs against (a broker fixture's parameter, or its own
+    `mode`), or None."""
+    params = item.callspec.params if hasattr(item, "callspec") else {}
+    modes = {value for name, value in params.items()
+             if name in BROKER_FIXTURES | {"mode"} and value in MODES}
+    return modes.pop() if len(modes) == 1 else None
