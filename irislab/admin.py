@@ -65,11 +65,11 @@ def connect(settings, timeout_ms=cli.CONNECT_MS, say_waiting=False):
             raise cli.unreachable(bootstrap) from None
 
 
-def lab_topics(admin):
-    """Lab topic -> its partitions (as describe_topics gives them), for those that exist.
-    A topic the client may not DESCRIBE is an AccessError: the broker would not even say
-    whether it exists."""
-    described = ask(admin.describe_topics, list(TOPIC_PARTITIONS))
+def lab_topics(admin, names=tuple(TOPIC_PARTITIONS)):
+    """Lab topic (or one of `names`) -> its partitions (as describe_topics gives them), for
+    those that exist. A topic the client may not DESCRIBE is an AccessError: the broker would
+    not even say whether it exists."""
+    described = ask(admin.describe_topics, list(names))
     hidden = in_layout_order(t["name"] for t in described
                              if t["error_code"] == TopicAuthorizationFailedError.errno)
     if hidden:
@@ -110,7 +110,7 @@ def ensure_topics(settings, reset=False, needs=None):
     "created" or "exists")."""
     with connect(settings, say_waiting=True) as admin:
         if reset:
-            delete_topics(admin)
+            delete_topics(admin, list(TOPIC_PARTITIONS), note="a reset deletes the lab's topics")
         # after a reset, every lab topic is created anew, whatever a broker's metadata
         # still shows of the deleted ones
         existing = {} if reset else lab_topics(admin)
@@ -118,7 +118,12 @@ def ensure_topics(settings, reset=False, needs=None):
         missing = [topic for topic in TOPIC_PARTITIONS if topic not in existing]
         if missing:
             replicas = replication_factor(len(ask(admin.describe_cluster)["brokers"]))
-            create_topics(admin, missing, replicas, recreate=reset)
+            # min.insync.replicas: an acks=all write needs that many copies, so one broker
+            # may be down while writes go on, and a write only one broker would hold is refused
+            configs = {"min.insync.replicas": str(min_insync_replicas(replicas))}
+            create_topics(admin, {t: {"num_partitions": TOPIC_PARTITIONS[t],
+                                      "replication_factor": replicas, "configs": configs}
+                                  for t in missing}, recreate=reset)
             # another client may have won a creation race, with another partition count
             check_layout(partition_counts(lab_topics(admin)))
         if needs is not None:
@@ -157,15 +162,12 @@ def check_layout(counts):
                 f"delete it (producer1.py --reset-topics) and run again")
 
 
-def create_topics(admin, topics, replicas, recreate=False, timeout=30):
-    """Create the topics. The controller answers TopicAlreadyExists when another client
-    created one first (fine, once it shows in the metadata) or, when we recreate topics we
-    just deleted, while that deletion is still finishing: then try again."""
-    # min.insync.replicas: an acks=all write needs that many copies, so one broker may be
-    # down while writes go on, and a write only one broker would hold is refused
-    configs = {"min.insync.replicas": str(min_insync_replicas(replicas))}
-    spec = {t: {"num_partitions": TOPIC_PARTITIONS[t], "replication_factor": replicas,
-                "configs": configs} for t in topics}
+def create_topics(admin, spec, recreate=False, timeout=30):
+    """Create the topics `spec` gives (name -> create_topics' num_partitions,
+    replication_factor and configs). The controller answers TopicAlreadyExists when another
+    client created one first (fine, once it shows in the metadata) or, when we recreate
+    topics we just deleted, while that deletion is still finishing: then try again."""
+    topics = list(spec)
     def created():  # once no topic is left that the controller still says exists
         nonlocal spec
         result = ask(admin.create_topics, spec, raise_errors=False)
@@ -180,7 +182,7 @@ def create_topics(admin, topics, replicas, recreate=False, timeout=30):
         if others:
             raise LabError("could not create topics: " + "; ".join(others))
         if not recreate:
-            shown = lab_topics(admin)
+            shown = lab_topics(admin, exists)
             exists = [t for t in exists if t not in shown]
         spec = {t: spec[t] for t in exists}
         return not exists
@@ -193,22 +195,21 @@ def create_topics(admin, topics, replicas, recreate=False, timeout=30):
     admin.wait_for_topics(topics, timeout_ms=timeout * 1000)
 
 
-def delete_topics(admin, timeout=30):
-    """Delete the lab's topics. The controller is asked, for all of them: a broker's metadata
-    may lag behind it, in either direction."""
-    result = ask(admin.delete_topics, list(TOPIC_PARTITIONS), raise_errors=False)
+def delete_topics(admin, names, note="", timeout=30):
+    """Delete the topics. The controller is asked, for all of them: a broker's metadata may
+    lag behind it, in either direction."""
+    result = ask(admin.delete_topics, names, raise_errors=False)
     refused = in_layout_order(t["name"] for t in result["topics"] if t["error_code"] in REFUSED)
     if refused:
-        raise access.not_authorized(admin.config, "DELETE", "topic", refused,
-                                    note="a reset deletes the lab's topics")
+        raise access.not_authorized(admin.config, "DELETE", "topic", refused, note=note)
     failed = [f"{t['name']}: {t.get('error_message') or t['error_code']}" for t in result["topics"]
               if t["error_code"] not in (0, UnknownTopicOrPartitionError.errno)]
     if failed:
         raise LabError("could not delete topics: " + "; ".join(failed))
     try:
-        wait_until(lambda: not lab_topics(admin), timeout, interval=0.3)
+        wait_until(lambda: not lab_topics(admin, names), timeout, interval=0.3)
     except TimeoutError:
-        raise LabError(f"topics {', '.join(TOPIC_PARTITIONS)} were not deleted within "
+        raise LabError(f"topics {', '.join(names)} were not deleted within "
                        f"{timeout} s") from None
 
 
