@@ -23,6 +23,7 @@ import matplotlib.image
 import numpy as np
 import psutil
 from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
 from sklearn.datasets import load_iris
 
 from irislab.waiting import wait_until
@@ -281,6 +282,20 @@ def properties(path):
     """key -> value of a plain client.properties file (key=value lines, # comments)."""
     lines = Path(path).read_text().splitlines()
     return dict(line.split("=", 1) for line in lines if line.strip() and line[0] != "#")
+
+
+def lab_partitions_led(bootstrap):
+    """Whether every lab partition has a leader. A ZooKeeper-mode broker restarted after a
+    crash answers on its port before its partitions do: ZooKeeper still holds the killed
+    broker's session until it times out, and only then is the broker leader again."""
+    try:
+        with KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000) as admin:
+            topics = admin.describe_topics(["virginicasetosa", "versicolor"])
+    except KafkaError:
+        return False
+    return len(topics) == 2 and all(t["error_code"] == 0 and len(t["partitions"]) == 2
+                                    and all(p["leader_id"] >= 0 for p in t["partitions"])
+                                    for t in topics)
 
 
 def landed(bootstrap, read=kcat_records):

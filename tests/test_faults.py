@@ -12,8 +12,9 @@ from kafka.net import manager as kafka_net_manager
 
 from irislab import admin
 from irislab.broker import LocalCluster, free_port
-from tests.lab import (MODES, READING_LINE, SPECIES, error_lines, kcat_records, landed, produce,
-                       reset_topics, run_python, start_consumer, start_producer)
+from tests.lab import (MODES, READING_LINE, SPECIES, error_lines, kcat_records,
+                       lab_partitions_led, landed, produce, reset_topics, run_python,
+                       start_consumer, start_producer, wait_for)
 
 
 @pytest.fixture(scope="module", params=MODES)
@@ -85,6 +86,8 @@ def test_a_broker_gone_before_versicolor_is_reached_is_reported_at_the_delivery_
     assert out.splitlines()[-1] == f"delivered {len(delivered)} of 150 records sent"
     assert err.splitlines()[-1].startswith(f"producer1.py: error: {150 - len(delivered)} of "
                                            "150 records were not delivered")
+    wait_for(lambda: lab_partitions_led(own_broker.bootstrap), 90,
+             "the restarted broker to lead the lab's partitions again")
     where = landed(own_broker.bootstrap)  # nothing delivered is lost, nothing doubled
     assert set(delivered) <= set(where)
     assert [i for i, copies in where.items() if len(copies) != 1] == []
