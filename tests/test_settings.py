@@ -75,8 +75,8 @@ def test_the_settings_kafka_python_1_4_lacked_have_no_lab_default_and_the_others
 
 
 def test_each_test_named_exists():
-    named = [row["test"] for row in map(settings.as_dict, settings.SETTINGS) if row["test"]]
-    assert named
+    named = [row["test"] for row in map(settings.as_dict, settings.SETTINGS)]
+    assert all(named)  # every setting has one
     for node in named:
         path, _, function = node.partition("::")
         tree = ast.parse((ROOT / path).read_text())
@@ -95,3 +95,55 @@ def test_the_table_has_a_line_per_setting_with_both_defaults(capsys):
         assert line.endswith(setting.what)
     idempotence = next(line for line in lines if line.split()[1] == "enable_idempotence")
     assert idempotence.split()[3] == "-"  # not in 1.4.4
+
+
+# --- python -m irislab.settings NAME: its command line
+
+def parse(*argv):
+    return command.parse_args(list(argv))
+
+
+def usage_error(capsys, *argv):
+    """The one-line usage error argparse gives (exit 2)."""
+    with pytest.raises(SystemExit) as exited:
+        parse(*argv)
+    assert exited.value.code == 2
+    return capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_every_setting_has_an_experiment_and_every_experiment_a_setting():
+    assert set(command.EXPERIMENTS) == {s.name for s in settings.SETTINGS}
+    for s in settings.SETTINGS:
+        assert s.command == f"python -m irislab.settings {s.name}"
+
+
+def test_an_unknown_name_is_a_usage_error_that_lists_the_names(capsys):
+    error = usage_error(capsys, "ack")
+    assert "invalid choice: 'ack'" in error
+    for s in settings.SETTINGS:
+        assert s.name in error
+
+
+def test_a_companion_runs_its_settings_experiment():
+    assert command.experiment_names()["fetch_max_wait_ms"] == "fetch_min_bytes"
+    assert command.experiment_names()["auto_commit_interval_ms"] == "enable_auto_commit"
+    assert command.experiment_names()["heartbeat_interval_ms"] == "session_timeout_ms"
+    assert parse("fetch_max_wait_ms").name == "fetch_max_wait_ms"
+
+
+def test_acks_kills_a_broker_so_it_refuses_a_cluster_it_did_not_start(capsys):
+    assert "runs only on brokers it starts" in usage_error(
+        capsys, "acks", "--bootstrap-server", "127.0.0.1:9092")
+    assert parse("acks").name == "acks"
+
+
+def test_plot_goes_with_the_experiments_that_draw_a_figure(capsys):
+    assert "auto_offset_reset has no figure" in usage_error(
+        capsys, "auto_offset_reset", "--plot", "x.png")
+    assert "go with a NAME" in usage_error(capsys, "--plot", "x.png")
+    assert "go with a NAME" in usage_error(capsys, "--bootstrap-server", "127.0.0.1:9092")
+    assert parse("compression_type", "--plot", "x.png").plot == "x.png"
+
+
+def test_json_is_for_the_list(capsys):
+    assert "--json lists the settings" in usage_error(capsys, "acks", "--json")

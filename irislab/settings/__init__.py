@@ -9,8 +9,12 @@ it was read from.
     python -m irislab.settings --json     the same as a JSON array, with the source line of
                                           each 1.4.4 default, the companion settings, and
                                           the command and test that show the effect
+    python -m irislab.settings NAME       its experiment: the effect made to happen on a
+                                          real broker, and measured
 
-It imports nothing of irislab. docs/settings.md says where each 1.4.4 default was read.
+This module is the catalogue, and imports nothing of irislab; the experiments are
+experiments.py and the modules it names, run where place.py says, reported as result.py
+says. docs/settings.md says where each 1.4.4 default was read.
 """
 
 from dataclasses import dataclass
@@ -35,8 +39,16 @@ class Setting:
     lab_default: object         # its default in kafka-python 1.4.4, or NOT_IN_14
     lab_line: Optional[int]     # the line of 1.4.4's DEFAULT_CONFIG that sets it
     companions: tuple = ()      # settings that work with it, listed with it
-    command: Optional[str] = None  # a command that shows its effect
-    test: Optional[str] = None     # the test that shows its effect on a real broker
+
+    @property
+    def test(self):
+        """The test that shows its effect on a real broker (pytest's node id)."""
+        return TESTS[self.name]
+
+    @property
+    def command(self):
+        """The command that shows its effect: its experiment."""
+        return f"python -m irislab.settings {self.name}"
 
     @property
     def default(self):
@@ -54,8 +66,6 @@ class Setting:
 def defaults(client):
     return (KafkaProducer if client == "producer" else KafkaConsumer).DEFAULT_CONFIG
 
-
-LAB_SETTINGS = "tests/test_lab_settings.py::"
 
 SETTINGS = (
     Setting("producer", "acks", "how many replicas must hold a record before the broker "
@@ -79,14 +89,10 @@ SETTINGS = (
     Setting("producer", "delivery_timeout_ms", "how long a record may take, retries "
             "included, from send() to its confirmation before it fails", NOT_IN_14, None),
     Setting("producer", "key_serializer", "turns the key given to send() into bytes; without "
-            "it, the key must be bytes already", None, 283,
-            command="kcat -b 127.0.0.1:9092 -C -t virginicasetosa -p 1 -c 3 "
-                    "-f 'key=%k partition=%p offset=%o\\n'",
-            test=LAB_SETTINGS + "test_key_serializer_turns_the_key_into_bytes_and_equal_"
-                                "keys_share_a_partition"),
+            "it, the key must be bytes already", None, 283),
     Setting("producer", "partitioner", "picks the partition of a record sent without one: "
             "the murmur2 hash of its key, or at random without a key", DefaultPartitioner(),
-            291, test=LAB_SETTINGS + "test_a_custom_partitioner_picks_the_partition"),
+            291),
     Setting("consumer", "auto_offset_reset", "where a consumer starts on a partition it has "
             "no committed position for: earliest, or latest (only what comes next)",
             "latest", 265),
@@ -107,15 +113,40 @@ SETTINGS = (
             "open transactions; read_uncommitted shows every record", NOT_IN_14, None),
     Setting("consumer", "group_id", "the consumer group: members share the partitions, and "
             "the group's committed positions let a rerun go on where the last one stopped",
-            None, 253,
-            command="python consumer.py --role all --group lab --exit-at-end",
-            test=LAB_SETTINGS + "test_with_a_group_id_offsets_are_committed_and_a_rerun_"
-                                "reads_only_new_records"),
+            None, 253),
     Setting("consumer", "consumer_timeout_ms", "how long `for message in consumer` waits for "
-            "a record before the loop ends; forever by default", float("inf"), 281,
-            command="python consumer.py --role virginica --timeout-ms 2000",
-            test=LAB_SETTINGS + "test_consumer_timeout_ms_ends_the_iteration"),
+            "a record before the loop ends; forever by default", float("inf"), 281),
 )
+
+# setting -> the test of its experiment on a real broker (both modes; acks on three brokers of
+# its own), in tests/test_settings_MODULE.py:
+# (MODULE, the test's name after "test_NAME_")
+TESTS = {name: f"tests/test_settings_{module}.py::test_{name}_{rest}" for name, (module, rest) in {
+    "acks": ("delivery", "a_killed_leader_loses_unconfirmed_records_never_those_acks_all_"
+                         "confirmed"),
+    "enable_idempotence": ("delivery", "a_resent_batch_is_written_twice_without_it_once_with_it"),
+    "max_in_flight_requests_per_connection": ("delivery", "more_in_flight_and_the_idempotent_"
+                                                          "order_kept"),
+    "delivery_timeout_ms": ("delivery", "records_fail_when_it_has_passed_and_none_is_dropped"),
+    "linger_ms": ("batching", "gathers_more_records_per_batch_in_fewer_requests"),
+    "batch_size": ("batching", "caps_the_bytes_of_a_batch"),
+    "compression_type": ("batching", "stores_fewer_bytes_with_every_codec"),
+    "transactional_id": ("transactions", "commits_aborts_and_fences"),
+    "key_serializer": ("lab_answers", "stores_the_id_as_text_and_equal_keys_share_a_partition"),
+    "partitioner": ("lab_answers", "the_default_hashes_the_key_and_the_lab_s_routes_by_species"),
+    "auto_offset_reset": ("offsets", "a_new_group_reads_all_with_earliest_none_with_latest"),
+    "enable_auto_commit": ("offsets",
+                           "a_killed_member_shows_again_what_it_showed_since_its_commit"),
+    "max_poll_records": ("fetching", "caps_the_records_each_poll_hands_over"),
+    "fetch_min_bytes": ("fetching", "gathers_records_in_fewer_later_fetches"),
+    "session_timeout_ms": ("membership",
+                           "a_crashed_member_s_partitions_move_after_it_a_closed_one_s_sooner"),
+    "max_poll_interval_ms": ("membership",
+                             "a_member_too_slow_between_polls_loses_its_partition_and_commit"),
+    "isolation_level": ("transactions", "read_committed_waits_for_the_open_transaction"),
+    "group_id": ("lab_answers", "a_rerun_of_the_group_reads_nothing_and_one_without_reads_all"),
+    "consumer_timeout_ms": ("lab_answers", "ends_the_loop_once_no_record_came_for_that_long"),
+}.items()}
 
 # the companions' 1.4.4 defaults and the lines that set them (all consumer settings)
 COMPANIONS_14 = {"auto_commit_interval_ms": (5000, 267), "fetch_max_wait_ms": (500, 256),
