@@ -7,9 +7,12 @@ import re
 import subprocess
 from collections import defaultdict
 
+from matplotlib import image
+
 from irislab.broker import jars_dir
 from irislab.settings import batching
 from irislab.settings.place import Place
+from irislab.settings.result import save_figure
 from tests.lab import kcat_records
 
 
@@ -32,7 +35,13 @@ def dumped_batches(kafka, topics):
     return batches
 
 
-def test_linger_ms_gathers_more_records_per_batch_in_fewer_requests(kafka):
+def assert_drawn(result, path):
+    """--plot's picture of the result: saved, and not blank."""
+    save_figure(result, path)
+    assert (image.imread(path)[..., :3] < 0.5).any()
+
+
+def test_linger_ms_gathers_more_records_per_batch_in_fewer_requests(kafka, tmp_path):
     result = batching.linger_ms(Place(kafka.bootstrap))
     on_disk = dumped_batches(kafka, [f"settings.linger_ms.{linger}" for linger in (0, 100)])
     for linger in (0, 100):
@@ -46,6 +55,10 @@ def test_linger_ms_gathers_more_records_per_batch_in_fewer_requests(kafka):
     assert per_batch[0] < per_batch[2] < per_batch[3]
     assert per_batch[3] > 5 * per_batch[0]
     assert result.row(100)["produce requests"] < result.row(0)["produce requests"] / 5
+    # --plot draws the table's figures
+    assert result.figure.series["records per batch on the broker"] == list(
+        zip(result.column("linger_ms"), per_batch))
+    assert_drawn(result, tmp_path / "linger_ms.png")
 
 
 def test_batch_size_caps_the_bytes_of_a_batch(kafka):
@@ -66,7 +79,7 @@ def test_batch_size_caps_the_bytes_of_a_batch(kafka):
     assert requests[0] > 5 * requests[1] and requests[1] > requests[2]
 
 
-def test_compression_type_stores_fewer_bytes_with_every_codec(kafka):
+def test_compression_type_stores_fewer_bytes_with_every_codec(kafka, tmp_path):
     result = batching.compression_type(Place(kafka.bootstrap))
     topics = {codec: f"settings.compression_type.{codec}" for codec in batching.CODECS}
     on_disk = dumped_batches(kafka, topics.values())
@@ -82,3 +95,7 @@ def test_compression_type_stores_fewer_bytes_with_every_codec(kafka):
     none = result.row("none")["bytes on the broker's disk"]
     for codec in batching.CODECS[1:]:
         assert result.row(codec)["bytes on the broker's disk"] < none / 2
+    assert result.figure.bars and {codec: points[0][1] for codec, points in
+                                   result.figure.series.items()} == dict(
+        zip(result.column("compression_type"), result.column("bytes on the broker's disk")))
+    assert_drawn(result, tmp_path / "compression_type.png")
