@@ -108,10 +108,11 @@ class Tally:
     def summary(self):
         """--summary's lines: the records per partition and per species."""
         per_species = self.per_species()
-        return ("records per partition: " + ", ".join(
+        return ("records per partition: " + (", ".join(
                     f"{partition_label(t, p)} {n}" for (t, p), n in sorted(self.per_partition().items()))
-                + "\nrecords per species: " + ", ".join(
-                    f"{s} {per_species[s]}" for s in SPECIES if per_species[s]))
+                    or "none")
+                + "\nrecords per species: " + (", ".join(
+                    f"{s} {per_species[s]}" for s in SPECIES if per_species[s]) or "none"))
 
 
 @contextmanager

@@ -228,6 +228,7 @@ def test_the_tally_counts_per_partition_and_species_and_keeps_distinct_sepals():
     assert tally.sepals()["versicolor"] == ([], 0)
     assert tally.summary() == ("records per partition: virginicasetosa[0] 1, virginicasetosa[1] 3"
                                "\nrecords per species: setosa 3, virginica 1")
+    assert Tally().summary() == "records per partition: none\nrecords per species: none"
 
 
 def test_the_tally_holds_each_distinct_record_once_however_often_it_is_read():
