@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MODE ?= zookeeper
 
-.PHONY: venv jars demo cluster-demo secure-demo test test-fast test-under-load bench bench-smoke broker-up broker-down broker-status clean
+.PHONY: venv jars demo notebook cluster-demo secure-demo test test-fast test-under-load bench bench-smoke broker-up broker-down broker-status clean
 
 venv: $(VENV)/.installed
 
@@ -24,6 +24,11 @@ jars: venv
 # the lab end to end on a local broker (MODE=zookeeper or MODE=kraft); outputs in out/
 demo: jars
 	MODE=$(MODE) bash scripts/demo.sh
+
+# lab.ipynb executed in place on a broker of its own (MODE=kraft for Kafka 4), saved with its
+# outputs, and exported to out/lab.html
+notebook: jars
+	$(PY) -m irislab.notebook --mode $(MODE)
 
 # the lab on a secured broker (TLS, SCRAM-SHA-512 logins, ACLs) as users producer and
 # consumer, then what the broker refuses; outputs in out/secure/
@@ -76,7 +81,6 @@ broker-status: venv
 	$(PY) -m irislab.broker status
 
 clean: broker-down
-	$(PY) -m irislab.broker stop --home var/demo
-	$(PY) -m irislab.broker stop --home var/cluster-demo
-	$(PY) -m irislab.broker stop --home var/secure-demo
+	for home in demo cluster-demo secure-demo notebook-zookeeper notebook-kraft; do \
+	    $(PY) -m irislab.broker stop --home var/$$home; done
 	rm -rf var out
