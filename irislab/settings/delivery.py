@@ -79,6 +79,16 @@ def partition_state(client, topic):
     return partition["leader_id"], partition["isr_nodes"]
 
 
+def wait_all_in_sync(client, topic):
+    """Wait until partition 0 of `topic` has a leader and its three replicas in sync, as the
+    cluster says: just after the topic is created, the broker asked may not know its
+    partitions yet; after a crash, the old leader must catch up again."""
+    def all_in_sync():
+        leader, in_sync = partition_state(client, topic)
+        return leader >= 0 and len(in_sync) == 3
+    wait_until(all_in_sync, 60, interval=0.5, retry_on=(Exception,))
+
+
 def acks(place):
     """For each acks value, a stream of numbered records to a partition on three brokers.
     Mid-stream its two followers stall (SIGSTOP, as in a long GC pause or a network
@@ -94,6 +104,7 @@ def acks(place):
     try:
         for value in (0, 1, "all"):
             topic = place.topic(f"acks.{value}", 1, 3, **{"min.insync.replicas": 2})
+            wait_all_in_sync(client, topic)
             leader, in_sync = partition_state(client, topic)
             followers = [cluster.kafka(i).process() for i in in_sync if i != leader]
             # idempotence needs acks=all: switch it off ourselves for 0 and 1
@@ -119,9 +130,7 @@ def acks(place):
             confirmed = {i for i, f in enumerate(futures) if f.succeeded()}
             new_leader = partition_state(client, topic)[0]
             cluster.start_node(leader)
-            # back in sync: the old leader has truncated what it alone had
-            wait_until(lambda: len(partition_state(client, topic)[1]) == 3, 60, interval=0.5,
-                       retry_on=(Exception,))
+            wait_all_in_sync(client, topic)  # the old leader truncated what it alone had
             found = {json.loads(r.value)["seq"] for r in partition_records(place, topic)}
             rows.append((str(value), leader, new_leader, STREAM, len(confirmed), len(found),
                          len(confirmed - found)))
