@@ -6,8 +6,11 @@ import base64
 import io
 import os
 import re
+import shutil
+import signal
 
 import nbformat
+import psutil
 import pytest
 from jupyter_client import KernelManager
 
@@ -16,7 +19,7 @@ from irislab.notebook.execute import (execute, kernel_sockets, not_executed, rea
                                       source_stamp, stamp, venv_kernel, write_html)
 from irislab.notebook.steps import broker_home
 from tests.lab import (MODES, ROOT, colour_pixels, live_processes_mentioning, produce,
-                       wait_for)
+                       start_python, wait_for)
 
 LAB = ROOT / "lab.ipynb"
 
@@ -148,3 +151,28 @@ def test_a_kernel_interrupt_stops_the_consumer_of_the_cell_cleanly(kafka, tmp_pa
     assert [e["traceback"] for e in errors] == [
         ["stopped: interrupted; consumer.py stopped (exit status 130)"]]
     wait_for(lambda: not live_processes_mentioning(timeout), 30, "the consumer to end")
+
+
+def running_in(folder, text):
+    """Processes started in `folder` whose command line mentions `text`."""
+    return [p.pid for p in psutil.process_iter(["cmdline", "cwd"])
+            if p.info["cwd"] == str(folder) and text in " ".join(p.info["cmdline"] or ())]
+
+
+@pytest.mark.parametrize("mode", MODES[-1:])
+def test_ctrl_c_in_make_notebook_stops_the_running_command_the_kernel_and_the_broker(
+        mode, tmp_path):
+    notebook = tmp_path / "lab.ipynb"
+    shutil.copy(LAB, notebook)
+    script = start_python("-m", "irislab.notebook", "--mode", mode, "--notebook", notebook,
+                          "--html", tmp_path / "lab.html", env=kernel_env())
+    wait_for(lambda: running_in(tmp_path, "consumer.py --role all"), 180,
+             lambda: f"the notebook's consumer 1\n{script.out}\n{script.err}")
+    script.send_signal(signal.SIGINT)
+    out, err = script.communicate(timeout=90)
+    assert (script.returncode, err.splitlines()[-1]) == (130, "irislab.notebook: interrupted")
+    assert "stopped the broker the notebook left running in " in out
+    assert LocalCluster(mode, home=tmp_path / broker_home(mode)).state()[0] == "stopped"
+    for left in ("consumer.py", "ipykernel"):
+        wait_for(lambda: not running_in(tmp_path, left), 30, f"{left} to end")
+    assert notebook.read_bytes() == LAB.read_bytes()  # saved only when every cell ran

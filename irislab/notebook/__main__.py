@@ -30,13 +30,14 @@ def main(args):
     folder = args.notebook.resolve().parent
     started = time.monotonic()
     print(f"executing {args.notebook} ({args.mode} mode); each cell's output goes into it")
-    notebook, error = execute(notebook, folder, {**os.environ, "MODE": args.mode})
+    try:
+        notebook, error = execute(notebook, folder, {**os.environ, "MODE": args.mode})
+    except KeyboardInterrupt:
+        stop_left_broker(folder, args.mode)
+        raise
     write_html(notebook, args.html)
     if error:
-        # a run stopped midway did not reach the cell that stops its broker
-        left = LocalCluster.running_in(folder / broker_home(args.mode))
-        if left is not None and left.stop():
-            print(f"stopped the broker the notebook left running in {left.home}")
+        stop_left_broker(folder, args.mode)
         raise LabError(f"{args.notebook} stopped at {error} (its outputs: {args.html}; "
                        f"{args.notebook} is left as it was)")
     stamp(notebook)
@@ -44,6 +45,13 @@ def main(args):
     print(f"executed {args.notebook} in {time.monotonic() - started:.0f} s, every cell without "
           f"error; saved it with its outputs, and {args.html}")
     return 0
+
+
+def stop_left_broker(folder, mode):
+    """A run stopped midway did not reach the cell that stops its broker: stop it."""
+    left = LocalCluster.running_in(folder / broker_home(mode))
+    if left is not None and left.stop():
+        print(f"stopped the broker the notebook left running in {left.home}")
 
 
 def build_parser():

@@ -2,7 +2,10 @@
 venv: its own Jupyter kernel (ipykernel), the notebook's errors as one line each, a stamp of
 each code cell's source as it was executed, and the HTML export (nbconvert)."""
 
+import asyncio
 import hashlib
+import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -50,6 +53,10 @@ def execute(notebook, folder, env, timeout=600):
                                 record_timing=False,
                                 resources={"metadata": {"path": str(folder)}},
                                 config=kernel_sockets(sockets))
+        interrupted = []
+        # once the kernel runs, Ctrl-C interrupts it (nbclient's own handler shuts it down)
+        client.on_notebook_start = lambda notebook: asyncio.get_running_loop(
+            ).add_signal_handler(signal.SIGINT, interrupt, client, interrupted)
         try:
             client.execute(env=env)
             error = None
@@ -57,9 +64,20 @@ def execute(notebook, folder, env, timeout=600):
             error = first_error(notebook)  # the failed cell holds the error output
         except (CellTimeoutError, DeadKernelError) as e:
             error = str(e).splitlines()[0]
+    if interrupted:
+        raise KeyboardInterrupt
     for cell in code_cells(notebook):
         cell.outputs = joined_streams(cell.outputs)
     return notebook, error
+
+
+def interrupt(client, interrupted):
+    """Ctrl-C while the notebook runs interrupts its kernel, as Jupyter's stop button does:
+    the running command stops as on Ctrl-C, and the run ends at that cell. (The kernel runs
+    in a session of its own, out of the terminal's reach.)"""
+    interrupted.append(True)
+    if client.km.has_kernel:
+        os.killpg(client.km.provisioner.pgid, signal.SIGINT)
 
 
 def kernel_sockets(folder):
