@@ -1,12 +1,13 @@
 """The local broker runner: a real Apache Kafka answers, keeps records, and stops cleanly."""
 
+import socket
 import subprocess
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaTimeoutError
 
-from irislab.broker import LocalCluster, free_port, kraft_cluster_id
+from irislab.broker import LocalCluster, configs, free_port, free_ports, kraft_cluster_id
 from irislab.broker.__main__ import build_parser
 from irislab.errors import BrokerError
 from tests.lab import live_processes_mentioning, new_topic, run_python
@@ -86,6 +87,40 @@ def test_cli_start_status_stop_leaves_no_java_process(kafka, tmp_path):
     status = run_python(*cli, "status", "--home", tmp_path)
     assert status.returncode == 3
     assert status.stdout.startswith("no broker running")
+
+
+@pytest.mark.parametrize("mode", ["kraft"])  # a busy ZooKeeper port would answer its wait
+def test_a_port_taken_between_its_choice_and_the_start_is_named(mode, tmp_path, monkeypatch):
+    # another program takes the controller's port after the cluster chose it
+    with socket.create_server(("127.0.0.1", 0)) as other:
+        taken = other.getsockname()[1]
+        monkeypatch.setattr("irislab.broker.cluster.free_port", lambda taken_ports=(): taken)
+        cluster = LocalCluster(mode, free_port(), tmp_path)
+        with pytest.raises(BrokerError) as error:
+            cluster.start(timeout=120)
+    first_line = str(error.value).splitlines()[0]
+    assert first_line.startswith(f"kafka-1 exited during start-up: 127.0.0.1:{taken} is in use "
+                                 "by another program; last lines of ")
+    assert cluster.state()[0] == "stopped"
+    assert live_processes_mentioning(str(tmp_path)) == []
+
+
+@pytest.mark.unit
+def test_free_ports_are_below_those_the_kernel_hands_out_to_connections():
+    low = int(configs.EPHEMERAL_RANGE.read_text().split()[0])
+    for _ in range(50):
+        first = free_ports(3)
+        assert all(configs.QUIET_PORTS.start <= port < low for port in range(first, first + 3))
+        assert all(configs.port_is_free(port) for port in range(first, first + 3))
+
+
+@pytest.mark.unit
+def test_a_free_port_is_never_one_already_chosen(monkeypatch):
+    first = free_ports(2)
+    monkeypatch.setattr(configs, "quiet_ports", lambda: range(first, first + 2))
+    assert {free_port(taken={first}) for _ in range(20)} == {first + 1}
+    with pytest.raises(BrokerError, match="found no 1 consecutive free ports"):
+        free_port(taken={first, first + 1})
 
 
 @pytest.mark.unit

@@ -14,6 +14,7 @@ certificates and client files beside the rest.
 """
 
 import json
+import re
 import socket
 import subprocess
 import time
@@ -172,13 +173,18 @@ class LocalCluster:
         if self.security:
             info["security"] = SECURITY[0]
             security = self.security.prepare(self.bootstrap)
+        taken = {self.port + i - 1 for i in self.node_ids}
         if self.mode == "zookeeper":
-            info["zookeeper"] = zookeeper_port = free_port()
+            info["zookeeper"] = zookeeper_port = free_port(taken)
             configs.write_zookeeper(config / "zookeeper.properties", self.data,
                                     zookeeper_port)
             extra = {"zookeeper_port": zookeeper_port}
         else:
-            info["controllers"] = controller_ports = {i: free_port() for i in self.node_ids}
+            controller_ports = {}
+            for i in self.node_ids:
+                controller_ports[i] = free_port(taken)
+                taken.add(controller_ports[i])
+            info["controllers"] = controller_ports
             extra = {"controller_ports": controller_ports}
         for i in self.node_ids:
             configs.write_server(self.mode, self._config(i), i, self.port + i - 1,
@@ -244,8 +250,8 @@ class LocalCluster:
                     if "NodeExistsException" in node.tail(40) and time.monotonic() < deadline:
                         self._spawn_kafka(node)
                         continue
-                    raise BrokerError(f"{node.name} exited during start-up; last lines of "
-                                      f"{node.log_file}:\n{node.tail()}")
+                    raise BrokerError(f"{node.name} exited during start-up{_why(node)}; last "
+                                      f"lines of {node.log_file}:\n{node.tail()}")
                 if answers():
                     del pending[node]
             return not pending
@@ -339,6 +345,15 @@ def _property(path, key):
         if line.startswith(key + "="):
             return line.split("=", 1)[1]
     raise BrokerError(f"{path} has no {key}")
+
+
+def _why(node):
+    """The cause of a node's exit its log names, when it is one a user can act on."""
+    log = node.tail(500)
+    if "Address already in use" in log:  # its tail is the shutdown that followed
+        where = re.search(r"failed to bind to (\S+?):? Address already in use", log)
+        return f": {where.group(1) if where else 'its port'} is in use by another program"
+    return ""
 
 
 def _port_answers(port):

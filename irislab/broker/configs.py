@@ -8,9 +8,11 @@ allows (irislab.layout).
 
 import base64
 import os
+import random
 import socket
 import string
 import uuid
+from pathlib import Path
 
 from irislab.broker.jars import CONFIG, MODES
 from irislab.errors import BrokerError
@@ -23,18 +25,43 @@ PLAINTEXT = ("# No security: any client that reaches the port may do anything.\n
              "# --security sasl-ssl ends this file with config/{template} instead.")
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+# Where free ports are looked for: below the ports the kernel hands out by itself, to a
+# client's connection or a bind to port 0 (Linux: 32768-60999, IANA: 49152-65535). A port
+# found free there stays free until its broker binds it, however many connections the
+# machine opens meanwhile; in the kernel's range, one of them may take it first (a broker
+# then dies at start-up with "Address already in use").
+QUIET_PORTS = range(20000, 32768)
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+# its own generator: tests seed the module's (Hypothesis does), and two test processes
+# seeded alike would try the same ports
+_random = random.SystemRandom()
 
 
-def free_ports(count):
-    """The first of `count` consecutive ports on 127.0.0.1 that nothing listens on."""
+def quiet_ports():
+    """QUIET_PORTS, cut where this machine's ephemeral range starts lower."""
+    try:
+        low = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return QUIET_PORTS
+    if low <= QUIET_PORTS.start + 1000:  # a range that leaves no quiet ports: no better
+        return QUIET_PORTS
+    return range(QUIET_PORTS.start, min(QUIET_PORTS.stop, low))
+
+
+def free_port(taken=()):
+    """A TCP port on 127.0.0.1 that nothing listens on right now, not one of `taken`."""
+    return free_ports(1, taken)
+
+
+def free_ports(count, taken=()):
+    """The first of `count` consecutive ports on 127.0.0.1 that nothing listens on, none of
+    them one of `taken` (chosen, not yet listened on). Picked at random, so that test runs
+    side by side rarely try the same ones."""
+    ports = quiet_ports()
     for _ in range(100):
-        first = free_port()
-        if first + count <= 65536 and all(port_is_free(first + i) for i in range(count)):
+        first = _random.choice(ports)
+        chosen = range(first, first + count)
+        if all(p in ports and p not in taken and port_is_free(p) for p in chosen):
             return first
     raise BrokerError(f"found no {count} consecutive free ports on {HOST}")
 
