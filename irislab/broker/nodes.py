@@ -3,6 +3,7 @@ alive, stop it, kill it. psutil answers every process question, so this works on
 macOS and Windows alike; the pid is kept in a file so that another command can find it.
 """
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -22,43 +23,47 @@ class Node:
     def __repr__(self):
         return f"Node({self.name!r}, pid={self.pid})"
 
-    def _pid_and_start(self):
-        """(pid, the process's start time) from the pid file, or (None, None)."""
+    def _pid_and_command(self):
+        """(pid, command line) from the pid file, or (None, None)."""
         try:
-            pid, started = self.pid_file.read_text().split()
-            return int(pid), float(started)
-        except (OSError, ValueError):
+            started = json.loads(self.pid_file.read_text())
+            return int(started["pid"]), list(started["command"])
+        except (OSError, ValueError, TypeError, KeyError):
             return None, None
 
     @property
     def pid(self):
-        return self._pid_and_start()[0]
+        return self._pid_and_command()[0]
 
     def spawn(self, command):
+        command = [str(arg) for arg in command]
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
             # a session of its own: Ctrl-C in the starting terminal does not reach it
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, cwd=self.home,
                                     start_new_session=True)
-        # the start time tells our process from a later one given the same pid
-        self.pid_file.write_text(f"{proc.pid} {psutil.Process(proc.pid).create_time()}")
+        # The command line tells our process from a later one given the same pid. Not its
+        # start time: psutil adds it to the boot time on the wall clock, which moves when the
+        # clock is set, and a node that runs on would then look dead to stop.
+        self.pid_file.write_text(json.dumps({"pid": proc.pid, "command": command}))
 
     def process(self):
         """Our live process, or None: a pid that has gone, become a zombie, or been reused
-        by another process (one started at another time)."""
-        pid, started = self._pid_and_start()
+        by another process (one with another command line)."""
+        pid, command = self._pid_and_command()
         if pid is None:
             return None
         try:
             proc = psutil.Process(pid)
-            if proc.create_time() != started:
-                return None
             if proc.status() == psutil.STATUS_ZOMBIE:
                 try:
                     proc.wait(timeout=0)  # reap it if it is our child
                 except psutil.Error:
                     pass
+                return None
+            # past the program: a launcher may rewrite argv[0]
+            if proc.cmdline()[1:] != command[1:]:
                 return None
             return proc
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.TimeoutExpired):
