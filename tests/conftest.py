@@ -9,11 +9,13 @@ Tests marked `unit` need no broker: `make test-fast` runs them alone.
 from pathlib import Path
 from typing import NamedTuple
 
+import psutil
 import pytest
 from hypothesis import HealthCheck, settings
 
 from irislab.broker import LocalCluster, free_port, free_ports, local_broker
-from tests.lab import MODES, run_python, scripts_running, stop_scripts
+from tests.lab import (MODES, live_processes_mentioning, run_python, scripts_running,
+                       stop_scripts)
 
 # Hypothesis (the decoder's fuzz tests): the same examples on every run (derandomize), so that
 # the suite cannot fail at random; no example database; no per-example deadline (a slow CI
@@ -98,10 +100,21 @@ def every_script_stopped():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def every_script_stopped_at_the_end():
-    """And so are those a module's fixture started, should it fail before they ended."""
+def every_script_stopped_at_the_end(tmp_path_factory):
+    """And so are those a module's fixture started, should it fail before they ended.
+    Set up before the broker fixtures, so torn down after them: then no process runs
+    from the session's folders, or a broker's stop missed it (killed here, and an error)."""
     yield
     stop_scripts()
+    left = []
+    for pid in live_processes_mentioning(str(tmp_path_factory.getbasetemp())):
+        try:
+            proc = psutil.Process(pid)
+            left.append(" ".join(proc.cmdline()[-2:]))
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    assert not left, "still running at the session's end: " + "; ".join(left)
 
 
 def pytest_collection_modifyitems(config, items):
