@@ -50,3 +50,23 @@ def test_an_unreadable_pid_file_names_no_process(tmp_path):
     for text in ("", "12345 1796455241.5", "{}", '{"pid": "x", "command": []}', "[1]"):
         node.pid_file.write_text(text)
         assert (node.pid, node.process()) == (None, None)
+
+
+def test_a_node_asked_about_as_soon_as_it_is_spawned_is_alive(tmp_path, monkeypatch):
+    # Popen returns as the exec begins: until the kernel has set the new command line up,
+    # /proc shows an empty one (psutil: []), as here for the first three looks
+    real_cmdline = psutil.Process.cmdline
+    looks = []
+
+    def mid_exec(proc):
+        looks.append(proc.pid)
+        return [] if len(looks) <= 3 else real_cmdline(proc)
+
+    monkeypatch.setattr(psutil.Process, "cmdline", mid_exec)
+    node = Node(tmp_path, "kafka-1")
+    node.spawn(SLEEPER)
+    try:
+        assert node.alive()
+    finally:
+        monkeypatch.undo()
+        node.stop(timeout=5)

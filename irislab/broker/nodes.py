@@ -10,6 +10,8 @@ from pathlib import Path
 
 import psutil
 
+from irislab.waiting import wait_until
+
 
 class Node:
     """A process named `name` ("zookeeper", "kafka-1", ...) run from the folder `home`:
@@ -47,6 +49,12 @@ class Node:
         # start time: psutil adds it to the boot time on the wall clock, which moves when the
         # clock is set, and a node that runs on would then look dead to stop.
         self.pid_file.write_text(json.dumps({"pid": proc.pid, "command": command}))
+        # Popen returns as the exec begins; the kernel shows the new command line a moment
+        # later (an empty one until then), and a node asked about before would look dead
+        try:
+            wait_until(lambda: _exec_done(proc), 10, interval=0.005)
+        except TimeoutError:
+            pass  # then process() decides, as it would have
 
     def process(self):
         """Our live process, or None: a pid that has gone, become a zombie, or been reused
@@ -98,6 +106,16 @@ class Node:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def _exec_done(proc):
+    """Whether a process just spawned shows its command line, or has already ended."""
+    if proc.poll() is not None:
+        return True
+    try:
+        return bool(psutil.Process(proc.pid).cmdline())
+    except psutil.Error:
+        return True
 
 
 def stop_all(nodes, timeout=60):
