@@ -117,6 +117,8 @@ def every_script_stopped_at_the_end(tmp_path_factory):
     assert not left, "still running at the session's end: " + "; ".join(left)
 
 
+# before pytest-xdist's own, which reads the xdist_group marks to group the tests
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("unit"):
@@ -127,6 +129,17 @@ def pytest_collection_modifyitems(config, items):
         mode = broker_mode(item)
         if mode is not None:  # make test: each mode's tests in one worker, with its brokers
             item.add_marker(pytest.mark.xdist_group(mode))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    # in a make test worker, pytest-xdist has appended the test's group to its nodeid; a
+    # pytest that ignores that (9.2: pytest-xdist#1386) would silently spread a mode's
+    # brokers over both workers
+    if (item.config.getoption("loadgroup", False) and item.get_closest_marker("xdist_group")
+            and "@" not in item.nodeid):
+        pytest.fail("pytest-xdist did not group this test by its xdist_group mark: this pytest "
+                    "and pytest-xdist do not work together (docs/development.md)", pytrace=False)
 
 
 def broker_mode(item):
