@@ -51,13 +51,14 @@ def cluster(request, tmp_path_factory):
                          request.param, "--port", free_ports(BROKERS), "--home", home, timeout=240)
     assert started.returncode == 0, started.stderr
     yield Cluster(request.param, home, LocalCluster.running_in(home).bootstrap, started.stdout)
-    assert LocalCluster.running_in(home).stop()
+    running = LocalCluster.running_in(home)
+    assert running.stop()
     if request.param == "kraft":
         # stop stops every node at once: a controlled shutdown could wait for a controller
         # quorum already gone until stop killed the node (server-kraft.properties)
-        waited = [log.name for log in (home / "logs").glob("kafka-*.log")
-                  if "Beginning controlled shutdown" in log.read_text(errors="replace")]
-        assert not waited, f"controlled shutdown at stop: {', '.join(sorted(waited))}"
+        waited = [node.name for node in running.nodes()
+                  if "Beginning controlled shutdown" in node.log_file.read_text(errors="replace")]
+        assert not waited, f"controlled shutdown at stop: {', '.join(waited)}"
 
 
 @pytest.fixture
